@@ -1,0 +1,95 @@
+"""Find and mask personal data and numbers in note text.
+
+CRM notes carry emails, phone numbers, URLs, money amounts and record IDs.
+They say nothing about the writer's stance, and they must never reach a saved
+model, so the pipeline replaces them with placeholders before any feature is
+built. The functions here are pure and work on plain strings; the spaCy
+component in :mod:`accountability_nlp.preprocessing` applies the same rules
+to tokens.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MAYBE_PII", "PLACEHOLDERS", "find_pii", "mask_text"]
+
+#: Placeholder written in place of each kind of masked span.
+PLACEHOLDERS: dict[str, str] = {
+    "email": "<email>",
+    "url": "<url>",
+    "phone": "<phone>",
+    "money": "<money>",
+    "id": "<id>",
+    "number": "<num>",
+}
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_URL = r"(?:https?://|www\.)\S+"
+# 7+ digits in groups, with optional country code and separators: covers
+# "415-555-0148", "+91 98200 55417", "(030) 1234 5678", "555.013.2288".
+_PHONE = r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w-])"
+_MONEY = r"(?:[$€£¥]\s?\d[\d,.]*(?:\s?(?:[kKmMbB]|mm|MM|bn)\b)?|\b\d[\d,.]*\s?(?:[kKmM]|USD|EUR|GBP|usd|eur|gbp)\b)"
+_ID = r"\b(?=[A-Za-z-]*\d)(?=\w*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b"
+_NUMBER = r"\b\d[\d,.:/]*%?"
+
+_PATTERN = re.compile(
+    "|".join(
+        f"(?P<{name}>{rx})"
+        for name, rx in (
+            ("email", _EMAIL),
+            ("url", _URL),
+            ("phone", _PHONE),
+            ("money", _MONEY),
+            ("id", _ID),
+            ("number", _NUMBER),
+        )
+    )
+)
+
+
+#: A cheap test: text without a digit, "@" or web address has nothing to mask.
+MAYBE_PII = re.compile(r"[0-9@]|www\.|https?:")
+
+
+def _is_phone(match: str) -> bool:
+    # Dates ("2026-03-14") and ranges ("10-15") also look like digit groups.
+    return sum(ch.isdigit() for ch in match) >= 7 and not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}", match
+    )
+
+
+def find_pii(text: str) -> list[tuple[int, int, str]]:
+    """Return ``(start, end, kind)`` character spans to mask, in order.
+
+    ``kind`` is a key of :data:`PLACEHOLDERS`.
+
+    Examples
+    --------
+    >>> find_pii("call 415-555-0148 or mail jo@example.org")
+    [(5, 17, 'phone'), (26, 40, 'email')]
+    """
+    spans = []
+    for match in _PATTERN.finditer(text):
+        kind = match.lastgroup or "number"
+        if kind == "phone" and not _is_phone(match.group()):
+            kind = "number"
+        spans.append((match.start(), match.end(), kind))
+    return spans
+
+
+def mask_text(text: str) -> str:
+    """Replace emails, URLs, phones, money, IDs and numbers with placeholders.
+
+    Examples
+    --------
+    >>> mask_text("Quote was $48k, email dana.r@pruett.example, ref OPP-12345")
+    'Quote was <money>, email <email>, ref <id>'
+    """
+    out, last = [], 0
+    for start, end, kind in find_pii(text):
+        out.append(text[last:start])
+        out.append(PLACEHOLDERS[kind])
+        last = end
+    out.append(text[last:])
+    return "".join(out)

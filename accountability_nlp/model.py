@@ -1,0 +1,364 @@
+"""The public model: predict, probabilities, explanations and batch scores.
+
+:class:`Model` wraps a fitted :class:`~accountability_nlp.estimator.
+AccountabilityClassifier` with the metadata that travels with it (label set,
+review threshold, versions, metrics). It adds what users of a deployed model
+need beyond scikit-learn's API: plain label strings, a defined answer for
+empty notes, a low-confidence flag, and the evidence behind each label.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import check_text_batch
+from .estimator import AccountabilityClassifier
+from .explain import Evidence, evidence_for_doc
+from .features import featurize
+from .labels import LABELS
+from .modelcard import render_model_card
+from .persistence import default_model_path, read_model_folder, write_model_folder
+from .preprocessing import make_docs
+
+__all__ = [
+    "DEFAULT_REVIEW_THRESHOLD",
+    "MAX_NOTE_CHARS",
+    "SCORE_COLUMNS",
+    "Explanation",
+    "Model",
+    "load",
+    "unscorable_reason",
+]
+
+#: Notes whose top probability is below this are flagged ``needs_review``.
+DEFAULT_REVIEW_THRESHOLD = 0.6
+#: Longer notes are not scored (a CRM field is rarely over a few thousand).
+MAX_NOTE_CHARS = 100_000
+#: Columns :meth:`Model.score` returns, in order.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "label",
+    *(f"p_{label}" for label in LABELS),
+    "needs_review",
+    "evidence",
+    "status",
+)
+
+
+def unscorable_reason(value: Any) -> str | None:
+    """Why ``value`` cannot be scored as a note, or None if it can.
+
+    Examples
+    --------
+    >>> unscorable_reason("Lost on price."), unscorable_reason("  "), unscorable_reason(3.5)
+    (None, 'empty note', 'not text (float)')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "empty note"
+    if not isinstance(value, str):
+        return f"not text ({type(value).__name__})"
+    if not value.strip():
+        return "empty note"
+    if len(value) > MAX_NOTE_CHARS:
+        return f"note longer than {MAX_NOTE_CHARS:,} characters"
+    return None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The label of one note, its probabilities and the evidence behind it.
+
+    Attributes
+    ----------
+    label : str or None
+        The predicted label; None when the note could not be scored.
+    probabilities : dict of str to float
+        Probability per label.
+    evidence : list of Evidence
+        Spans that drove the label, strongest first.
+    needs_review : bool
+        True when the top probability is below the model's review threshold.
+    status : str
+        ``"scored"`` or ``"unscorable: <reason>"``.
+    """
+
+    label: str | None
+    probabilities: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+    needs_review: bool = False
+    status: str = "scored"
+
+    def __str__(self) -> str:
+        if self.label is None:
+            return self.status
+        probs = ", ".join(f"{k} {v:.2f}" for k, v in self.probabilities.items())
+        lines = [f"{self.label} ({probs})" + ("  [needs review]" if self.needs_review else "")]
+        lines += [f"  {e.weight:+.3f}  {e.text!r}  ({e.signal})" for e in self.evidence]
+        return "\n".join(lines)
+
+
+class Model:
+    """A trained stance classifier with its metadata.
+
+    Get one with :func:`accountability_nlp.load` or
+    :func:`accountability_nlp.train`; save it with :meth:`save`.
+
+    Parameters
+    ----------
+    estimator : AccountabilityClassifier
+        A fitted classifier.
+    meta : dict, optional
+        Metadata saved with the model (versions, training data, metrics).
+    review_threshold : float, optional
+        Predictions whose top probability is below this are flagged for
+        review. Defaults to the value in ``meta`` or
+        :data:`DEFAULT_REVIEW_THRESHOLD`.
+
+    Examples
+    --------
+    >>> import accountability_nlp as anlp
+    >>> model = anlp.load()
+    >>> model.predict(["I never confirmed budget.", "   "])
+    ['ownership', None]
+    """
+
+    def __init__(
+        self,
+        estimator: AccountabilityClassifier,
+        meta: dict[str, Any] | None = None,
+        *,
+        review_threshold: float | None = None,
+    ) -> None:
+        check_is_fitted(estimator, ["vectorizer_", "model_"])
+        self.estimator = estimator
+        self.meta = dict(meta or {})
+        if review_threshold is None:
+            review_threshold = self.meta.get("review_threshold", DEFAULT_REVIEW_THRESHOLD)
+        self.review_threshold = float(review_threshold)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Labels in the order of :meth:`predict_proba` columns."""
+        return self.estimator.classes_
+
+    def __repr__(self) -> str:
+        name = self.meta.get("name", "unnamed")
+        return f"Model(name={name!r}, classes={list(self.classes_)})"
+
+    # -- prediction ---------------------------------------------------------
+
+    def predict_proba(self, texts: Iterable[Any]) -> np.ndarray:
+        """Probability of each label per note.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The notes. A bare string is rejected.
+
+        Returns
+        -------
+        ndarray of shape (n_notes, n_labels)
+            Columns follow :attr:`classes_`. Rows of notes that cannot be
+            scored (empty, whitespace only, not text) are all NaN.
+        """
+        notes = check_text_batch(texts, owner="Model.predict_proba")
+        proba = np.full((len(notes), len(self.classes_)), np.nan)
+        ok = [i for i, note in enumerate(notes) if unscorable_reason(note) is None]
+        if ok:
+            proba[ok] = self.estimator.predict_proba([notes[i] for i in ok])
+        return proba
+
+    def predict(self, texts: Iterable[Any]) -> list[str | None]:
+        """One label string per note.
+
+        Returns
+        -------
+        list of str or None
+            ``"ownership"``, ``"deflection"`` or ``"victim"``; None for a note
+            that cannot be scored (empty, whitespace only, or not text).
+        """
+        notes = check_text_batch(texts, owner="Model.predict")
+        proba = self.predict_proba(notes)
+        return [
+            None if np.isnan(row[0]) else str(self.classes_[int(np.argmax(row))])
+            for row in proba
+        ]
+
+    def needs_review(self, proba: np.ndarray) -> np.ndarray:
+        """Flag rows whose top probability is below :attr:`review_threshold`."""
+        proba = np.asarray(proba, dtype=float)
+        top = np.nanmax(np.where(np.isnan(proba), -np.inf, proba), axis=1)
+        return top < self.review_threshold
+
+    # -- evidence -----------------------------------------------------------
+
+    def _centred_weights(self) -> np.ndarray:
+        coef = self.estimator.linear_model_.coef_
+        if coef.shape[0] == 1:  # binary: one row for the positive class
+            coef = np.vstack([-coef[0], coef[0]]) / 2
+        return coef - coef.mean(axis=0, keepdims=True)
+
+    def _analyze(
+        self, notes: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[list[Evidence]]]:
+        """Probabilities and evidence for scorable notes, parsing each once."""
+        vectorizer = self.estimator.vectorizer_
+        docs = list(make_docs(notes, spacy_model=vectorizer.spacy_model))
+        settings = {
+            "ngram_range": tuple(vectorizer.ngram_range),
+            "negation_marking": vectorizer.negation_marking,
+        }
+        features = [featurize(doc, **settings) for doc in docs]  # type: ignore[arg-type]
+        matrix = vectorizer.transform_features(
+            [terms for terms, _ in features], [named for _, named in features]
+        )
+        proba = self.estimator.predict_proba_features(matrix)
+        weights = self._centred_weights()
+        cue_names = list(vectorizer.cues_.get_feature_names_out())
+        evidence = [
+            evidence_for_doc(
+                doc,
+                matrix[i],
+                weights[int(np.argmax(proba[i]))],
+                n_features=vectorizer.n_features,
+                cue_names=cue_names,
+                top_k=top_k,
+                **settings,  # type: ignore[arg-type]
+            )
+            for i, doc in enumerate(docs)
+        ]
+        return proba, evidence
+
+    def explain(self, text: str, *, top_k: int = 8) -> Explanation:
+        """Label one note and show the words that drove the label.
+
+        Parameters
+        ----------
+        text : str
+            One note.
+        top_k : int, default=8
+            Maximum number of evidence spans.
+
+        Returns
+        -------
+        Explanation
+            Label, probabilities, evidence spans and review flag. For a note
+            that cannot be scored, ``label`` is None and ``status`` says why.
+
+        Examples
+        --------
+        >>> import accountability_nlp as anlp
+        >>> explanation = anlp.load().explain("Nothing I could do, legal killed it.")
+        >>> explanation.label
+        'victim'
+        >>> any(e.text == "Nothing I could do" for e in explanation.evidence)
+        True
+        """
+        reason = unscorable_reason(text)
+        if reason is not None:
+            empty = {str(c): math.nan for c in self.classes_}
+            return Explanation(None, empty, [], False, f"unscorable: {reason}")
+        proba, evidence = self._analyze([text], top_k)
+        probabilities = {str(c): float(p) for c, p in zip(self.classes_, proba[0])}
+        label = str(self.classes_[int(np.argmax(proba[0]))])
+        return Explanation(
+            label, probabilities, evidence[0], bool(self.needs_review(proba)[0]), "scored"
+        )
+
+    def score(self, texts: Iterable[Any], *, top_k: int = 3) -> pd.DataFrame:
+        """Score a batch: one output row per input, in order, never dropped.
+
+        Parameters
+        ----------
+        texts : iterable
+            The notes; any value is accepted, and values that are not
+            scorable text come back with ``status`` ``"unscorable: <reason>"``.
+        top_k : int, default=3
+            Evidence phrases per note.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`SCORE_COLUMNS`: ``label``, ``p_<label>`` for each
+            label, ``needs_review``, ``evidence`` (phrases joined by ``" | "``)
+            and ``status``.
+        """
+        notes = check_text_batch(texts, owner="Model.score")
+        reasons = [unscorable_reason(note) for note in notes]
+        ok = [i for i, reason in enumerate(reasons) if reason is None]
+        frame = pd.DataFrame(
+            {
+                "label": pd.Series([None] * len(notes), dtype=object),
+                **{f"p_{c}": np.full(len(notes), np.nan) for c in LABELS},
+                "needs_review": np.zeros(len(notes), dtype=bool),
+                "evidence": [""] * len(notes),
+                "status": [f"unscorable: {r}" if r else "scored" for r in reasons],
+            }
+        )
+        if ok:
+            proba, evidence = self._analyze([notes[i] for i in ok], top_k)
+            frame.loc[ok, "label"] = self.classes_[np.argmax(proba, axis=1)]
+            for j, label in enumerate(self.classes_):
+                frame.loc[ok, f"p_{label}"] = proba[:, j]
+            frame.loc[ok, "needs_review"] = self.needs_review(proba)
+            frame.loc[ok, "evidence"] = [" | ".join(e.text for e in ev) for ev in evidence]
+        return frame[list(SCORE_COLUMNS)]
+
+    # -- persistence --------------------------------------------------------
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save to a model folder: ``meta.json``, ``head.skops``, ``README.md``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder to create.
+        overwrite : bool, default=False
+            Replace an existing folder (atomically).
+
+        Returns
+        -------
+        Path
+            The folder written.
+        """
+        meta = {**self.meta, "review_threshold": self.review_threshold}
+        return write_model_folder(
+            self.estimator, meta, render_model_card(meta), path, overwrite=overwrite
+        )
+
+
+def load(path: str | Path | None = None) -> Model:
+    """Load a saved model, or the bundled default model.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A model folder. Without it, the default model shipped with the
+        library is loaded; nothing is downloaded.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelLoadError
+        If the folder is missing, incomplete or of an unknown format.
+    UntrustedModelError
+        If the model file contains types outside the trusted list.
+
+    Examples
+    --------
+    >>> import accountability_nlp as anlp
+    >>> anlp.load().classes_.tolist()
+    ['deflection', 'ownership', 'victim']
+    """
+    estimator, meta = read_model_folder(default_model_path() if path is None else path)
+    return Model(estimator, meta)

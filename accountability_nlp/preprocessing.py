@@ -1,0 +1,278 @@
+"""The spaCy side: turn note text into an annotated ``Doc``.
+
+The default pipeline runs on what ``pip install`` provides, with no model
+download: ``spacy.blank("en")`` plus
+
+* ``anlp_sentencizer``: sentence boundaries from punctuation and line breaks;
+* ``anlp_lemmatizer``: lemmas from the lookup tables of ``spacy-lookups-data``,
+  looked up in lower case so "Was" and "was" both become "be";
+* ``anlp_masker``: emails, phones, URLs, money, IDs and numbers become one
+  token each, with the placeholder (``<email>``...) as lemma and norm, so no
+  feature is ever built from them;
+* ``anlp_cue_marker``: a ``PhraseMatcher`` over lemmas that writes the cues of
+  :mod:`accountability_nlp.cues` to ``doc.spans["anlp_cues"]``.
+
+Users who have a trained English pipeline installed (``en_core_web_sm``...)
+may pass its name to :func:`build_pipeline` and the same components run after
+its tagger and parser, which unlocks the parse-based features.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy
+import spacy
+from spacy.attrs import IS_SPACE, LEMMA, LOWER, ORTH, SENT_START
+from spacy.language import Language
+from spacy.lookups import load_lookups
+from spacy.matcher import PhraseMatcher
+from spacy.pipeline import Sentencizer as SpacySentencizer
+from spacy.tokens import Doc, SpanGroup
+
+from .cues import CUE_LEXICON
+from .errors import ModelLoadError
+from .masking import MAYBE_PII as _MAYBE_PII
+from .masking import PLACEHOLDERS, find_pii
+
+__all__ = ["CUES_KEY", "build_pipeline", "get_pipeline", "make_docs"]
+
+#: Key of ``doc.spans`` holding the cue spans, labelled by category.
+CUES_KEY = "anlp_cues"
+
+
+# Components below work on whole token arrays (``Doc.to_array`` /
+# ``Doc.from_array``) rather than on Token objects: creating a Python Token
+# per word costs more than everything else the pipeline does.
+
+
+class Sentencizer:
+    """Sentence boundaries after ., !, ?, other sentence-final marks and newlines.
+
+    Same punctuation as spaCy's ``sentencizer``; line breaks also end a
+    sentence, since CRM notes use them as full stops.
+    """
+
+    def __init__(self, nlp: Language) -> None:
+        strings = nlp.vocab.strings
+        self._ends = {strings.add(ch) for ch in SpacySentencizer.default_punct_chars}
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
+        rows = doc.to_array([ORTH, IS_SPACE]).tolist()
+        starts = numpy.full(len(rows), -1, dtype=numpy.int64)
+        starts[0] = 1
+        previous_end = False
+        for i, (orth, is_space) in enumerate(rows):
+            is_end = orth in self._ends or bool(is_space)
+            if previous_end and not is_end:
+                starts[i] = 1
+            previous_end = is_end
+        # SENT_START is stored unsigned; -1 (not a start) wraps as spaCy expects.
+        doc.from_array([SENT_START], starts.astype(numpy.uint64).reshape(-1, 1))
+        return doc
+
+
+@Language.factory("anlp_sentencizer", assigns=["token.is_sent_start"])
+def make_sentencizer(nlp: Language, name: str) -> Sentencizer:
+    """Create the array-based sentencizer."""
+    return Sentencizer(nlp)
+
+
+class LookupLemmatizer:
+    """Lemmas from spaCy's lookup tables, keyed on the lower-cased token.
+
+    The table is ``lemma_lookup`` from the installed ``spacy-lookups-data``
+    package (nothing is downloaded). Unlike spaCy's lookup mode, which keys
+    on ``token.text``, sentence-initial or upper-case words ("Was", "DEALS")
+    are lemmatized too: notes are often typed in one case.
+    """
+
+    def __init__(self, nlp: Language) -> None:
+        self._strings = nlp.vocab.strings
+        self._table: Any = {}  # spacy.lookups.Table: hashes keys, so .get(str) works
+        self._cache: dict[int, int] = {}  # lower-case hash -> lemma hash
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        """Load the lookup table from spacy-lookups-data."""
+        lookups = load_lookups("en", ["lemma_lookup"])
+        self._table = lookups.get_table("lemma_lookup")
+        self._cache.clear()
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
+        cache, strings, table = self._cache, self._strings, self._table
+        lemmas = []
+        for lower in doc.to_array(LOWER).tolist():
+            lemma = cache.get(lower)
+            if lemma is None:
+                text = strings[lower]
+                lemma = cache[lower] = strings.add(table.get(text, text))
+            lemmas.append(lemma)
+        doc.from_array([LEMMA], numpy.array(lemmas, dtype=numpy.uint64).reshape(-1, 1))
+        return doc
+
+
+@Language.factory("anlp_lemmatizer", assigns=["token.lemma"])
+def make_lemmatizer(nlp: Language, name: str) -> LookupLemmatizer:
+    """Create the lower-case lookup lemmatizer (call ``initialize`` once)."""
+    return LookupLemmatizer(nlp)
+
+
+class PiiMasker:
+    """Merge each email, phone, URL, amount or ID into one placeholder token.
+
+    The token's text keeps the original characters, so character offsets of
+    evidence stay true to the note; its ``lemma_`` and ``norm_`` become the
+    placeholder, and features are built from those.
+    """
+
+    def __call__(self, doc: Doc) -> Doc:
+        if _MAYBE_PII.search(doc.text) is None:  # most notes: nothing to do
+            return doc
+        pii = find_pii(doc.text)
+        spans = _token_spans(doc, pii)
+        if any(len(span) > 1 for span, _ in spans):
+            with doc.retokenize() as retokenizer:
+                seen: set[int] = set()
+                for span, _ in spans:
+                    # Expanded spans can overlap; the retokenizer refuses that.
+                    if len(span) > 1 and not seen.intersection(range(span.start, span.end)):
+                        retokenizer.merge(span)
+                        seen.update(range(span.start, span.end))
+            spans = _token_spans(doc, pii)  # character offsets are unchanged
+        for span, tag in spans:
+            for token in span:
+                token.lemma_ = tag
+                token.norm_ = tag
+        return doc
+
+
+def _token_spans(doc: Doc, pii: list[tuple[int, int, str]]) -> list[tuple[Any, str]]:
+    """Map character spans of personal data to token spans and placeholders."""
+    return [
+        (span, PLACEHOLDERS[kind])
+        for start, end, kind in pii
+        if (span := doc.char_span(start, end, alignment_mode="expand")) is not None
+    ]
+
+
+@Language.factory("anlp_masker", assigns=["token.lemma", "token.norm"])
+def make_masker(nlp: Language, name: str) -> PiiMasker:
+    """Create the personal-data masker."""
+    return PiiMasker()
+
+
+class CueMarker:
+    """Mark the lexicon's cue phrases as labelled spans in ``doc.spans``.
+
+    Matching is on lemmas (``attr="LEMMA"``), and the phrases are run through
+    the same pipeline first, so case and inflection do not matter.
+    """
+
+    def __init__(self, nlp: Language, name: str = "anlp_cue_marker") -> None:
+        self.name = name
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        # Patterns must get the same lemmas as notes: run the components
+        # before this one on them.
+        preceding = [pipe for pipe_name, pipe in nlp.pipeline if pipe_name != name]
+        for category, phrases in CUE_LEXICON.items():
+            patterns = []
+            for phrase in phrases:
+                doc = nlp.make_doc(phrase)
+                for pipe in preceding:
+                    doc = pipe(doc)
+                patterns.append(doc)
+            self.matcher.add(category, patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.spans[CUES_KEY] = SpanGroup(
+            doc, name=CUES_KEY, spans=self.matcher(doc, as_spans=True)
+        )
+        return doc
+
+
+@Language.factory("anlp_cue_marker", assigns=["doc.spans"])
+def make_cue_marker(nlp: Language, name: str) -> CueMarker:
+    """Create the cue marker (add it last: it reads lemmas)."""
+    return CueMarker(nlp, name)
+
+
+def build_pipeline(spacy_model: str | None = None) -> Language:
+    """Build the preprocessing pipeline.
+
+    Parameters
+    ----------
+    spacy_model : str, optional
+        Name of an installed trained English pipeline (e.g. ``"en_core_web_sm"``)
+        to use for tagging and parsing. Optional: by default the pipeline is
+        ``spacy.blank("en")`` plus this library's components and needs nothing
+        beyond what ``pip install`` provides.
+
+    Returns
+    -------
+    spacy.language.Language
+        An initialized pipeline; ``nlp(text).spans["anlp_cues"]`` holds the cues.
+
+    Raises
+    ------
+    ModelLoadError
+        If ``spacy_model`` is given but not installed.
+
+    Examples
+    --------
+    >>> nlp = build_pipeline()
+    >>> doc = nlp("Nothing I could do, legal killed it.")
+    >>> sorted({span.label_ for span in doc.spans["anlp_cues"]})[:3]
+    ['absolutist', 'external_actor', 'helplessness']
+    """
+    if spacy_model is None:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("anlp_sentencizer")
+        nlp.add_pipe("anlp_lemmatizer")
+    else:
+        try:
+            # NER and its kin are not used; leaving them out halves the cost.
+            nlp = spacy.load(spacy_model, exclude=["ner", "entity_ruler", "entity_linker"])
+        except OSError:
+            raise ModelLoadError(
+                f"The spaCy pipeline {spacy_model!r} is not installed. It is optional: "
+                "leave spacy_model unset to use the built-in pipeline, or install the "
+                f"package that provides {spacy_model!r} from a local wheel."
+            ) from None
+        if "lemmatizer" in nlp.pipe_names:
+            nlp.remove_pipe("lemmatizer")
+        nlp.add_pipe("anlp_lemmatizer")
+    nlp.add_pipe("anlp_masker")
+    nlp.get_pipe("anlp_lemmatizer").initialize()
+    nlp.add_pipe("anlp_cue_marker")
+    return nlp
+
+
+@functools.lru_cache(maxsize=4)
+def get_pipeline(spacy_model: str | None = None) -> Language:
+    """Return a shared, cached pipeline (built once per process).
+
+    Examples
+    --------
+    >>> get_pipeline() is get_pipeline()
+    True
+    """
+    return build_pipeline(spacy_model)
+
+
+def make_docs(
+    texts: Iterable[str], *, spacy_model: str | None = None, batch_size: int = 256
+) -> Iterator[Doc]:
+    """Yield one annotated ``Doc`` per text, in order.
+
+    Examples
+    --------
+    >>> [doc.text for doc in make_docs(["a", "b c"])]
+    ['a', 'b c']
+    """
+    yield from get_pipeline(spacy_model).pipe(texts, batch_size=batch_size)
