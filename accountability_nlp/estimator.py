@@ -20,20 +20,33 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction import DictVectorizer, FeatureHasher
+from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import check_one_of, check_text_batch
-from .features import featurize
+from .features import NoteFeatures, featurize
 from .preprocessing import make_docs
 
-__all__ = ["AccountabilityClassifier", "NoteVectorizer"]
+__all__ = ["AccountabilityClassifier", "NoteVectorizer", "term_columns"]
 
 #: Prefix of hashed term columns in ``get_feature_names_out``.
 HASHED_PREFIX = "term_hash:"
+
+def term_columns(note: NoteFeatures, n_features: int) -> np.ndarray:
+    """Columns of a note's terms in a hashed space of width ``n_features``.
+
+    Examples
+    --------
+    >>> from accountability_nlp.preprocessing import get_pipeline
+    >>> from accountability_nlp.features import featurize
+    >>> columns = term_columns(featurize(get_pipeline()("we we")), 2**18)
+    >>> int(columns[0]) == int(columns[1])
+    True
+    """
+    return (note.term_keys % np.uint64(n_features)).astype(np.int64)
 
 
 class NoteVectorizer(TransformerMixin, BaseEstimator):
@@ -45,8 +58,9 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         Lengths of word n-grams over lemmas.
     n_features : int, default=2**18
         Width of the hashed n-gram space.
-    cue_weight : float, default=1.0
-        Scale of the named cue block relative to the n-gram block.
+    cue_weight : float, default=0.25
+        Scale of the named cue block relative to the n-gram block (whose rows
+        have unit length).
     negation_marking : bool, default=True
         Add ``NOT_<lemma>`` terms for words in a negation's scope.
     spacy_model : str or None, default=None
@@ -75,7 +89,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         *,
         ngram_range: tuple[int, int] = (1, 3),
         n_features: int = 2**18,
-        cue_weight: float = 1.0,
+        cue_weight: float = 0.25,
         negation_marking: bool = True,
         spacy_model: str | None = None,
         batch_size: int = 256,
@@ -87,25 +101,17 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         self.spacy_model = spacy_model
         self.batch_size = batch_size
 
-    def _hasher(self) -> FeatureHasher:
-        # Stateless, so built on demand rather than stored.
-        return FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
-
-    def _featurize(self, X: Any) -> tuple[list[list[str]], list[dict[str, float]]]:
+    def featurize(self, X: Iterable[Any]) -> list[NoteFeatures]:
+        """Run the spaCy pipeline and extract each note's features."""
         texts = check_text_batch(X, owner=type(self).__name__)
-        terms, named = [], []
+        settings = {
+            "ngram_range": tuple(self.ngram_range),
+            "negation_marking": self.negation_marking,
+        }
         docs = make_docs(
             (str(t) for t in texts), spacy_model=self.spacy_model, batch_size=self.batch_size
         )
-        for doc in docs:
-            doc_terms, doc_named = featurize(
-                doc,
-                ngram_range=tuple(self.ngram_range),  # type: ignore[arg-type]
-                negation_marking=self.negation_marking,
-            )
-            terms.append(doc_terms)
-            named.append(doc_named)
-        return terms, named
+        return [featurize(doc, **settings) for doc in docs]  # type: ignore[arg-type]
 
     def fit(self, X: Iterable[str], y: Any = None) -> NoteVectorizer:
         """Learn term weights and cue feature names from notes."""
@@ -114,28 +120,40 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X: Iterable[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         """Fit, then transform, running the spaCy pipeline only once."""
-        terms, named = self._featurize(X)
-        counts = self._hasher().transform(terms)
+        notes = self.featurize(X)
+        counts, _ = self._term_counts(notes)
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.cues_ = DictVectorizer().fit(named)
-        return self._stack(counts, named)
+        self.cues_ = DictVectorizer().fit([note.named for note in notes])
+        return self._stack(counts, notes)
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """Return the feature matrix, one row per note."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        terms, named = self._featurize(X)
-        return self._stack(self._hasher().transform(terms), named)
+        return self.transform_notes(self.featurize(X))[0]
 
-    def transform_features(
-        self, terms: Sequence[Sequence[str]], named: Sequence[dict[str, float]]
-    ) -> sp.csr_matrix:
-        """Vectorize notes already featurized by :func:`~accountability_nlp.features.featurize`."""
+    def transform_notes(
+        self, notes: Sequence[NoteFeatures]
+    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
+        """Vectorize featurized notes; also return each term's column, per note."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        return self._stack(self._hasher().transform(terms), named)
+        counts, columns = self._term_counts(notes)
+        return self._stack(counts, notes), columns
 
-    def _stack(self, counts: sp.spmatrix, named: Sequence[dict[str, float]]) -> sp.csr_matrix:
+    def _term_counts(
+        self, notes: Sequence[NoteFeatures]
+    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
+        columns = [term_columns(note, self.n_features) for note in notes]
+        indptr = np.cumsum([0] + [len(c) for c in columns])
+        indices = np.concatenate(columns) if columns else np.zeros(0, np.int64)
+        counts = sp.csr_matrix(
+            (np.ones(len(indices)), indices, indptr), shape=(len(notes), self.n_features)
+        )
+        counts.sum_duplicates()
+        return counts, columns
+
+    def _stack(self, counts: sp.spmatrix, notes: Sequence[NoteFeatures]) -> sp.csr_matrix:
         tfidf = self.tfidf_.transform(counts)
-        cues = self.cues_.transform(named) * self.cue_weight
+        cues = self.cues_.transform([note.named for note in notes]) * self.cue_weight
         return sp.hstack([tfidf, cues], format="csr")
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -153,7 +171,7 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    C : float, default=4.0
+    C : float, default=32.0
         Inverse regularization strength of the logistic regression.
     class_weight : "balanced" or None, default="balanced"
         Weigh classes inversely to their frequency.
@@ -190,7 +208,7 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        C: float = 4.0,
+        C: float = 32.0,
         class_weight: str | None = "balanced",
         calibration: str | None = "temperature",
         cv: int = 5,
@@ -198,7 +216,7 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
         random_state: int = 0,
         ngram_range: tuple[int, int] = (1, 3),
         n_features: int = 2**18,
-        cue_weight: float = 1.0,
+        cue_weight: float = 0.25,
         negation_marking: bool = True,
         spacy_model: str | None = None,
     ) -> None:
@@ -262,9 +280,9 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
         """Probability of each label per note; columns follow ``classes_``."""
         check_is_fitted(self, ["vectorizer_", "model_"])
         texts = check_text_batch(X, owner=f"{type(self).__name__}.predict_proba")
-        return self.predict_proba_features(self.vectorizer_.transform(texts))
+        return self.predict_proba_matrix(self.vectorizer_.transform(texts))
 
-    def predict_proba_features(self, features: sp.spmatrix) -> np.ndarray:
+    def predict_proba_matrix(self, features: sp.spmatrix) -> np.ndarray:
         """Probabilities for rows already vectorized by ``vectorizer_``."""
         check_is_fitted(self, ["vectorizer_", "model_"])
         return np.asarray(self.model_.predict_proba(features))

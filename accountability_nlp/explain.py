@@ -11,19 +11,18 @@ offsets into the original note.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
 from spacy.tokens import Doc
 
 from .cues import CUE_SIGNALS
-from .features import CueMatch, cue_matches, iter_terms
+from .features import NoteFeatures
 
-__all__ = ["Evidence", "evidence_for_doc"]
+__all__ = ["Evidence", "evidence_for_note"]
 
 # Named features that combine categories, and the cue categories they point at.
 _COMPOSITE: dict[str, tuple[str, ...]] = {
@@ -63,44 +62,46 @@ class Evidence:
     weight: float
 
 
-def _column_of(term: str, n_features: int) -> int:
-    # Same hashing as sklearn's FeatureHasher (signed murmurhash3, seed 0).
-    return abs(murmurhash3_32(term, seed=0)) % n_features
-
-
-def _cue_category(feature: str) -> tuple[str, ...]:
+def _cue_categories(feature: str) -> tuple[str, ...]:
     if ":" in feature:
         return (feature.split(":", 1)[1],)
     return _COMPOSITE.get(feature, ())
 
 
-def evidence_for_doc(
+def _signal(feature: str, category: str) -> str:
+    signal = CUE_SIGNALS.get(category, category)
+    return f"negated: {signal}" if feature.startswith("neg:") else signal
+
+
+def evidence_for_note(
     doc: Doc,
+    note: NoteFeatures,
+    columns: Sequence[int],
     row: sp.csr_matrix,
     weights: np.ndarray,
     *,
-    n_features: int,
     cue_names: Sequence[str],
-    ngram_range: tuple[int, int],
-    negation_marking: bool,
+    n_features: int,
     top_k: int = 8,
 ) -> list[Evidence]:
-    """Return the spans of ``doc`` that most support a label.
+    """Return the spans of a note that most support a label.
 
     Parameters
     ----------
     doc : Doc
         The annotated note.
+    note : NoteFeatures
+        Its features, from :func:`~accountability_nlp.features.featurize`.
+    columns : sequence of int
+        The hashed column of each term of ``note``.
     row : scipy.sparse.csr_matrix of shape (1, n_columns)
         The note's feature row, as fed to the classifier.
     weights : ndarray of shape (n_columns,)
         Centred weights of the label to explain.
+    cue_names : sequence of str
+        Names of the named-feature columns that follow the term block.
     n_features : int
         Width of the hashed term block (the first columns of ``row``).
-    cue_names : sequence of str
-        Names of the cue columns that follow the term block.
-    ngram_range, negation_marking
-        The vectorizer's settings, to rebuild the terms with their positions.
     top_k : int, default=8
         Number of spans to return.
 
@@ -109,42 +110,36 @@ def evidence_for_doc(
     list of Evidence
         Spans with positive weight, strongest first, without overlaps.
     """
-    row = row.tocsr()
     values = dict(zip(row.indices.tolist(), row.data.tolist()))
-    token_weight: dict[tuple[int, int], float] = defaultdict(float)
-    token_signal: dict[tuple[int, int], str] = {}
+    span_weight: dict[tuple[int, int], float] = defaultdict(float)
+    # Which signal describes a span: the one that contributed most to it.
+    span_signal: dict[tuple[int, int], tuple[float, str]] = {}
 
-    # Terms: a hashed column's share is split evenly over the occurrences
-    # that hash to it, then attributed to the words of each occurrence.
-    occurrences: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for term, start, end in iter_terms(
-        doc, ngram_range=ngram_range, negation_marking=negation_marking
-    ):
-        occurrences[_column_of(term, n_features)].append((start, end))
-    for column, spans in occurrences.items():
-        share = values.get(column, 0.0) * float(weights[column]) / len(spans)
-        for span in spans:
-            token_weight[span] += share
+    # A term column's share is split evenly over the occurrences hashed to it.
+    column_list = [int(c) for c in columns]
+    occurrences = Counter(column_list)
+    for (start, end), column in zip(note.term_spans.tolist(), column_list):
+        share = values.get(column, 0.0) * float(weights[column]) / occurrences[column]
+        span_weight[(start, end)] += share
 
-    # Cue features: shared over the cue spans of their categories.
-    matches: list[CueMatch] = cue_matches(doc)
     for offset, name in enumerate(cue_names):
         column = n_features + offset
         if column not in values:
             continue
-        categories = _cue_category(name)
-        spans = [(m.start, m.end, m.category) for m in matches if m.category in categories]
-        if not spans:
+        categories = _cue_categories(name)
+        matches = [m for m in note.cues if m.category in categories]
+        if not matches:
             continue
-        share = values[column] * float(weights[column]) / len(spans)
-        for start, end, category in spans:
-            token_weight[(start, end)] += share
-            token_signal[(start, end)] = CUE_SIGNALS.get(category, category)
+        share = values[column] * float(weights[column]) / len(matches)
+        for m in matches:
+            span = (m.start, m.end)
+            span_weight[span] += share
+            if share > span_signal.get(span, (-np.inf, ""))[0]:
+                span_signal[span] = (share, _signal(name, m.category))
 
-    ranked = sorted(token_weight.items(), key=lambda item: -item[1])
     chosen: list[Evidence] = []
     taken: set[int] = set()
-    for (start, end), weight in ranked:
+    for (start, end), weight in sorted(span_weight.items(), key=lambda item: -item[1]):
         if weight <= 0 or len(chosen) >= top_k:
             break
         tokens = set(range(start, end))
@@ -157,7 +152,7 @@ def evidence_for_doc(
                 text=span.text,
                 start=span.start_char,
                 end=span.end_char,
-                signal=token_signal.get((start, end), "words"),
+                signal=span_signal.get((start, end), (0.0, "words"))[1],
                 weight=round(weight, 4),
             )
         )

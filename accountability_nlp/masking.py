@@ -33,18 +33,21 @@ _MONEY = r"(?:[$€£¥]\s?\d[\d,.]*(?:\s?(?:[kKmMbB]|mm|MM|bn)\b)?|\b\d[\d,.]*\
 _ID = r"\b(?=[A-Za-z-]*\d)(?=\w*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b"
 _NUMBER = r"\b\d[\d,.:/]*%?"
 
-_PATTERN = re.compile(
-    "|".join(
-        f"(?P<{name}>{rx})"
-        for name, rx in (
-            ("email", _EMAIL),
-            ("url", _URL),
-            ("phone", _PHONE),
-            ("money", _MONEY),
-            ("id", _ID),
-            ("number", _NUMBER),
-        )
-    )
+_KINDS = (
+    ("email", _EMAIL),
+    ("url", _URL),
+    ("phone", _PHONE),
+    ("money", _MONEY),
+    ("id", _ID),
+    ("number", _NUMBER),
+)
+_ALTERNATIVES = "|".join(f"(?P<{name}>{rx})" for name, rx in _KINDS)
+_PATTERN = re.compile(_ALTERNATIVES)
+# Without an "@" no email can match, and every other kind starts with a
+# digit, a sign, "www"/"http" or a word that contains a digit: checking that
+# first makes the scan several times faster on ordinary prose.
+_PATTERN_NO_EMAIL = re.compile(
+    r"(?=[\d+($€£¥]|www\.|https?:|\b[A-Za-z][A-Za-z-]*\d)(?:" + _ALTERNATIVES + ")"
 )
 
 
@@ -70,7 +73,8 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
     [(5, 17, 'phone'), (26, 40, 'email')]
     """
     spans = []
-    for match in _PATTERN.finditer(text):
+    pattern = _PATTERN if "@" in text else _PATTERN_NO_EMAIL
+    for match in pattern.finditer(text):
         kind = match.lastgroup or "number"
         if kind == "phone" and not _is_phone(match.group()):
             kind = "number"

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
-from .explain import Evidence, evidence_for_doc
+from .explain import Evidence, evidence_for_note
 from .features import featurize
 from .labels import LABELS
 from .modelcard import render_model_card
@@ -211,28 +211,30 @@ class Model:
         """Probabilities and evidence for scorable notes, parsing each once."""
         vectorizer = self.estimator.vectorizer_
         docs = list(make_docs(notes, spacy_model=vectorizer.spacy_model))
-        settings = {
-            "ngram_range": tuple(vectorizer.ngram_range),
-            "negation_marking": vectorizer.negation_marking,
-        }
-        features = [featurize(doc, **settings) for doc in docs]  # type: ignore[arg-type]
-        matrix = vectorizer.transform_features(
-            [terms for terms, _ in features], [named for _, named in features]
-        )
-        proba = self.estimator.predict_proba_features(matrix)
+        features = [
+            featurize(
+                doc,
+                ngram_range=tuple(vectorizer.ngram_range),  # type: ignore[arg-type]
+                negation_marking=vectorizer.negation_marking,
+            )
+            for doc in docs
+        ]
+        matrix, columns = vectorizer.transform_notes(features)
+        proba = self.estimator.predict_proba_matrix(matrix)
         weights = self._centred_weights()
         cue_names = list(vectorizer.cues_.get_feature_names_out())
         evidence = [
-            evidence_for_doc(
+            evidence_for_note(
                 doc,
+                note,
+                note_columns,
                 matrix[i],
                 weights[int(np.argmax(proba[i]))],
-                n_features=vectorizer.n_features,
                 cue_names=cue_names,
+                n_features=vectorizer.n_features,
                 top_k=top_k,
-                **settings,  # type: ignore[arg-type]
             )
-            for i, doc in enumerate(docs)
+            for i, (doc, note, note_columns) in enumerate(zip(docs, features, columns))
         ]
         return proba, evidence
 

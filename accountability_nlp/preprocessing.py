@@ -30,7 +30,7 @@ from spacy.language import Language
 from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline import Sentencizer as SpacySentencizer
-from spacy.tokens import Doc, SpanGroup
+from spacy.tokens import Doc, Span, SpanGroup
 
 from .cues import CUE_LEXICON
 from .errors import ModelLoadError
@@ -39,7 +39,7 @@ from .masking import PLACEHOLDERS, find_pii
 
 __all__ = ["CUES_KEY", "build_pipeline", "get_pipeline", "make_docs"]
 
-#: Key of ``doc.spans`` holding the cue spans, labelled by category.
+#: Name of the ``Doc`` extension (and default ``doc.spans`` key) holding the cues.
 CUES_KEY = "anlp_cues"
 
 
@@ -57,20 +57,18 @@ class Sentencizer:
 
     def __init__(self, nlp: Language) -> None:
         strings = nlp.vocab.strings
-        self._ends = {strings.add(ch) for ch in SpacySentencizer.default_punct_chars}
+        self._ends = frozenset(strings.add(ch) for ch in SpacySentencizer.default_punct_chars)
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
             return doc
         rows = doc.to_array([ORTH, IS_SPACE]).tolist()
-        starts = numpy.full(len(rows), -1, dtype=numpy.int64)
+        # A set lookup per token beats numpy.isin's setup cost on short notes.
+        ends = self._ends
+        is_end = numpy.array([orth in ends or bool(space) for orth, space in rows], dtype=bool)
+        starts = numpy.full(len(doc), -1, dtype=numpy.int64)
         starts[0] = 1
-        previous_end = False
-        for i, (orth, is_space) in enumerate(rows):
-            is_end = orth in self._ends or bool(is_space)
-            if previous_end and not is_end:
-                starts[i] = 1
-            previous_end = is_end
+        starts[1:][is_end[:-1] & ~is_end[1:]] = 1
         # SENT_START is stored unsigned; -1 (not a start) wraps as spaCy expects.
         doc.from_array([SENT_START], starts.astype(numpy.uint64).reshape(-1, 1))
         return doc
@@ -88,32 +86,38 @@ class LookupLemmatizer:
     The table is ``lemma_lookup`` from the installed ``spacy-lookups-data``
     package (nothing is downloaded). Unlike spaCy's lookup mode, which keys
     on ``token.text``, sentence-initial or upper-case words ("Was", "DEALS")
-    are lemmatized too: notes are often typed in one case.
+    are lemmatized too: notes are often typed in one case. The table is held
+    as two sorted hash arrays, so a whole note is looked up in one
+    ``searchsorted``.
     """
 
     def __init__(self, nlp: Language) -> None:
         self._strings = nlp.vocab.strings
-        self._table: Any = {}  # spacy.lookups.Table: hashes keys, so .get(str) works
-        self._cache: dict[int, int] = {}  # lower-case hash -> lemma hash
+        self._keys = numpy.zeros(0, dtype=numpy.uint64)
+        self._values = numpy.zeros(0, dtype=numpy.uint64)
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         """Load the lookup table from spacy-lookups-data."""
-        lookups = load_lookups("en", ["lemma_lookup"])
-        self._table = lookups.get_table("lemma_lookup")
-        self._cache.clear()
+        table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        # Table keys are already string hashes; lemmas must be in the
+        # StringStore for token.lemma_ to resolve.
+        keys = numpy.fromiter(table.keys(), dtype=numpy.uint64, count=len(table))
+        values = numpy.fromiter(
+            (self._strings.add(lemma) for lemma in table.values()),
+            dtype=numpy.uint64,
+            count=len(table),
+        )
+        order = numpy.argsort(keys)
+        self._keys, self._values = keys[order], values[order]
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc):
+        if not len(doc) or not len(self._keys):
             return doc
-        cache, strings, table = self._cache, self._strings, self._table
-        lemmas = []
-        for lower in doc.to_array(LOWER).tolist():
-            lemma = cache.get(lower)
-            if lemma is None:
-                text = strings[lower]
-                lemma = cache[lower] = strings.add(table.get(text, text))
-            lemmas.append(lemma)
-        doc.from_array([LEMMA], numpy.array(lemmas, dtype=numpy.uint64).reshape(-1, 1))
+        lowers = doc.to_array(LOWER)
+        where = numpy.minimum(numpy.searchsorted(self._keys, lowers), len(self._keys) - 1)
+        found = self._keys[where] == lowers
+        lemmas = numpy.where(found, self._values[where], lowers)
+        doc.from_array([LEMMA], lemmas.reshape(-1, 1))
         return doc
 
 
@@ -131,8 +135,27 @@ class PiiMasker:
     placeholder, and features are built from those.
     """
 
+    def __init__(self, nlp: Language) -> None:
+        self._strings = nlp.vocab.strings
+        # Word hashes already classified, and those that may hold personal
+        # data. Set operations run in C; building doc.text for every note
+        # would cost more than the rest of this component.
+        self._seen: set[int] = set()
+        self._suspect: set[int] = set()
+
+    def _may_hold_pii(self, doc: Doc) -> bool:
+        orths = set(doc.to_array(ORTH).tolist())
+        new = orths - self._seen
+        if new:
+            if len(self._seen) > 1_000_000:  # bound memory on endless streams
+                self._seen.clear()
+                self._suspect.clear()
+            self._seen |= new
+            self._suspect |= {o for o in new if _MAYBE_PII.search(self._strings[o])}
+        return not self._suspect.isdisjoint(orths)
+
     def __call__(self, doc: Doc) -> Doc:
-        if _MAYBE_PII.search(doc.text) is None:  # most notes: nothing to do
+        if not self._may_hold_pii(doc):  # most notes: nothing to do
             return doc
         pii = find_pii(doc.text)
         spans = _token_spans(doc, pii)
@@ -164,18 +187,24 @@ def _token_spans(doc: Doc, pii: list[tuple[int, int, str]]) -> list[tuple[Any, s
 @Language.factory("anlp_masker", assigns=["token.lemma", "token.norm"])
 def make_masker(nlp: Language, name: str) -> PiiMasker:
     """Create the personal-data masker."""
-    return PiiMasker()
+    return PiiMasker(nlp)
 
 
 class CueMarker:
-    """Mark the lexicon's cue phrases as labelled spans in ``doc.spans``.
+    """Mark the lexicon's cue phrases in each ``Doc``.
 
+    Matches are written to the ``doc._.anlp_cues`` extension as
+    ``(category, start, end)`` tuples, and, when ``spans_key`` is set, to
+    ``doc.spans[spans_key]`` as labelled spans for inspection and displaCy.
     Matching is on lemmas (``attr="LEMMA"``), and the phrases are run through
     the same pipeline first, so case and inflection do not matter.
     """
 
-    def __init__(self, nlp: Language, name: str = "anlp_cue_marker") -> None:
+    def __init__(
+        self, nlp: Language, name: str = "anlp_cue_marker", spans_key: str | None = CUES_KEY
+    ) -> None:
         self.name = name
+        self.spans_key = spans_key
         self.matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
         # Patterns must get the same lemmas as notes: run the components
         # before this one on them.
@@ -188,21 +217,31 @@ class CueMarker:
                     doc = pipe(doc)
                 patterns.append(doc)
             self.matcher.add(category, patterns)
+        self._labels = {nlp.vocab.strings[category]: category for category in CUE_LEXICON}
+        if not Doc.has_extension(CUES_KEY):
+            Doc.set_extension(CUES_KEY, default=None)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc.spans[CUES_KEY] = SpanGroup(
-            doc, name=CUES_KEY, spans=self.matcher(doc, as_spans=True)
-        )
+        labels = self._labels
+        matches = [(labels[key], start, end) for key, start, end in self.matcher(doc)]
+        doc._.set(CUES_KEY, matches)
+        if self.spans_key is not None:
+            spans = [Span(doc, start, end, label=category) for category, start, end in matches]
+            doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         return doc
 
 
-@Language.factory("anlp_cue_marker", assigns=["doc.spans"])
-def make_cue_marker(nlp: Language, name: str) -> CueMarker:
+@Language.factory(
+    "anlp_cue_marker",
+    assigns=[f"doc._.{CUES_KEY}", "doc.spans"],
+    default_config={"spans_key": CUES_KEY},
+)
+def make_cue_marker(nlp: Language, name: str, spans_key: str | None) -> CueMarker:
     """Create the cue marker (add it last: it reads lemmas)."""
-    return CueMarker(nlp, name)
+    return CueMarker(nlp, name, spans_key)
 
 
-def build_pipeline(spacy_model: str | None = None) -> Language:
+def build_pipeline(spacy_model: str | None = None, *, spans_key: str | None = None) -> Language:
     """Build the preprocessing pipeline.
 
     Parameters
@@ -212,11 +251,16 @@ def build_pipeline(spacy_model: str | None = None) -> Language:
         to use for tagging and parsing. Optional: by default the pipeline is
         ``spacy.blank("en")`` plus this library's components and needs nothing
         beyond what ``pip install`` provides.
+    spans_key : str, optional
+        Also write the cues to ``doc.spans[spans_key]`` as labelled spans
+        (e.g. for displaCy). Off by default: building Span objects for every
+        note slows batch scoring.
 
     Returns
     -------
     spacy.language.Language
-        An initialized pipeline; ``nlp(text).spans["anlp_cues"]`` holds the cues.
+        An initialized pipeline; ``doc._.anlp_cues`` holds the cues as
+        ``(category, start, end)`` tuples.
 
     Raises
     ------
@@ -225,10 +269,12 @@ def build_pipeline(spacy_model: str | None = None) -> Language:
 
     Examples
     --------
-    >>> nlp = build_pipeline()
+    >>> nlp = build_pipeline(spans_key="anlp_cues")
     >>> doc = nlp("Nothing I could do, legal killed it.")
-    >>> sorted({span.label_ for span in doc.spans["anlp_cues"]})[:3]
+    >>> sorted({category for category, _, _ in doc._.anlp_cues})[:3]
     ['absolutist', 'external_actor', 'helplessness']
+    >>> doc.spans["anlp_cues"][0].label_, doc.spans["anlp_cues"][0].text
+    ('negation', 'Nothing')
     """
     if spacy_model is None:
         nlp = spacy.blank("en")
@@ -249,7 +295,7 @@ def build_pipeline(spacy_model: str | None = None) -> Language:
         nlp.add_pipe("anlp_lemmatizer")
     nlp.add_pipe("anlp_masker")
     nlp.get_pipe("anlp_lemmatizer").initialize()
-    nlp.add_pipe("anlp_cue_marker")
+    nlp.add_pipe("anlp_cue_marker", config={"spans_key": spans_key})
     return nlp
 
 
