@@ -36,6 +36,19 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "feature", "integration", "it department", "it team", "security team",
         "decision maker", "gatekeeper", "government", "tender", "rfp",
     ),
+    # Events and decisions on the other side that end deals.
+    "external_event": (
+        "too expensive", "cheaper", "undercut", "no budget", "budget cut",
+        "budget freeze", "froze", "freeze", "frozen", "reorg", "restructure",
+        "acquire", "acquisition", "merger", "layoff", "go with", "pick",
+        "choose", "select", "award", "say no", "veto", "block", "pull out",
+        "back out", "walk away", "stop answer", "stop respond", "go silent",
+        "ghost", "leave the company", "quit", "lay off", "cancel", "churn",
+        "downsize", "cut spend", "spend freeze", "hiring freeze", "missing feature",
+        "no sso", "lack", "bad lead", "wrong persona", "not qualified",
+        "unqualified", "mid-contract", "locked in", "incumbent", "status quo",
+        "no decision", "out of budget", "over budget", "price increase",
+    ),
     # Verbs of failing, omitting and misjudging.
     "failure_verb": (
         "miss", "fail", "forget", "skip", "ignore", "overlook", "underestimate",
@@ -80,7 +93,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "next time", "next one", "get them next time", "get em next time",
         "win them back", "their loss", "moving on", "onwards", "onward",
         "we'll be back", "they'll be back", "they will come back", "come back",
-        "next quarter", "next year", "on to the next",
+        "next quarter", "next year", "on to the next", "try again", "reconnect",
+        "circle back", "better luck", "do better", "upwards", "we'll see",
+        "next cycle", "revisit", "keep in touch", "stay in touch",
     ),
     # The writer defends their own work or disclaims the cause.
     "self_defense": (
@@ -157,6 +172,7 @@ _SIGNALS: dict[str, str] = {
     "regret": "regret or counterfactual",
     "commitment": "a concrete change committed to",
     "empty_promise": "a promise with nothing named",
+    "external_event": "an event or decision on the other side",
     "self_defense": "defends own work or disclaims the cause",
     "helplessness": "helplessness: nothing can be done",
     "absolutist": "absolute language",

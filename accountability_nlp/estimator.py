@@ -54,7 +54,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    ngram_range : tuple of int, default=(1, 3)
+    ngram_range : tuple of int, default=(1, 2)
         Lengths of word n-grams over lemmas.
     n_features : int, default=2**18
         Width of the hashed n-gram space.
@@ -87,7 +87,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        ngram_range: tuple[int, int] = (1, 3),
+        ngram_range: tuple[int, int] = (1, 2),
         n_features: int = 2**18,
         cue_weight: float = 0.25,
         negation_marking: bool = True,
@@ -171,7 +171,7 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    C : float, default=32.0
+    C : float, default=64.0
         Inverse regularization strength of the logistic regression.
     class_weight : "balanced" or None, default="balanced"
         Weigh classes inversely to their frequency.
@@ -208,13 +208,13 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        C: float = 32.0,
+        C: float = 64.0,
         class_weight: str | None = "balanced",
         calibration: str | None = "temperature",
         cv: int = 5,
         max_iter: int = 2000,
         random_state: int = 0,
-        ngram_range: tuple[int, int] = (1, 3),
+        ngram_range: tuple[int, int] = (1, 2),
         n_features: int = 2**18,
         cue_weight: float = 0.25,
         negation_marking: bool = True,

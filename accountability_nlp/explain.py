@@ -31,10 +31,11 @@ _COMPOSITE: dict[str, tuple[str, ...]] = {
     "self_regret": ("self_agent", "regret"),
     "external_regret": ("external_actor", "regret"),
     "contrast_then_self": ("contrast", "responsibility", "regret", "commitment"),
-    "contrast_then_blame": ("contrast", "external_actor", "self_defense"),
+    "contrast_then_blame": ("contrast", "external_actor", "external_event", "self_defense"),
     "sarcastic_self_blame": ("sarcasm", "responsibility"),
     "empty_promise_only": ("empty_promise",),
-    "helpless_and_blame": ("helplessness", "external_actor", "self_defense"),
+    "helpless_and_blame": ("helplessness", "external_actor", "external_event", "self_defense"),
+    "external_causes_only": ("external_actor", "external_event"),
 }
 
 

@@ -72,7 +72,7 @@ _SELF = ("self_agent",)
 _EXTERNAL = ("external_actor",)
 _FAILURE = ("negation", "failure_verb")
 _OWNING = ("responsibility", "regret", "commitment")
-_BLAME = ("external_actor", "self_defense")
+_BLAME = ("external_actor", "external_event", "self_defense")
 
 
 class CueMatch(NamedTuple):
@@ -269,6 +269,10 @@ def _named_features(matches: list[CueMatch]) -> dict[str, float]:
         counts["empty_promise_only"] = 1.0
     if "helplessness" in by_category and any(c in by_category for c in _BLAME):
         counts["helpless_and_blame"] = 1.0
+    external = sum(len(by_category.get(c, ())) for c in ("external_actor", "external_event"))
+    if external >= 2 and not owned and "helplessness" not in by_category:
+        # A list of outside causes with no part owned: deflection's plainest form.
+        counts["external_causes_only"] = 1.0
     if not owned and "self_agent" not in by_category:
         counts["no_self_reference"] = 1.0
     # log1p: one repeated word should not dominate a note.
