@@ -48,7 +48,8 @@ class Evidence:
     text : str
         The words, as written in the note.
     start, end : int
-        Character offsets: ``note[start:end] == text``.
+        Character offsets: ``note[start:end] == text`` (for a note with HTML
+        markup, offsets into the note with the markup removed).
     signal : str
         What the span signals, in words ("takes responsibility", "words"...).
     weight : float
@@ -146,8 +147,10 @@ def evidence_for_note(
         tokens = set(range(start, end))
         if tokens & taken:
             continue
-        taken |= tokens
         span = doc[start:end]
+        if len(span) == 1 and (span[0].is_stop or span[0].is_punct) and (start, end) not in span_signal:
+            continue  # a lone "the" or "i" explains nothing to a reader
+        taken |= tokens
         chosen.append(
             Evidence(
                 text=span.text,

@@ -10,6 +10,7 @@ empty notes, a low-confidence flag, and the evidence behind each label.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from .features import featurize
 from .labels import LABELS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
-from .preprocessing import make_docs
+from .preprocessing import clean_text, make_docs
 
 __all__ = [
     "DEFAULT_REVIEW_THRESHOLD",
@@ -52,6 +53,15 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# What reps type when the real note is elsewhere: no stance to read.
+_PLACEHOLDER_NOTES = frozenset(
+    {"see email", "see attached", "see attachment", "see notes", "see above", "see below",
+     "n a", "na", "none", "tbd", "tba", "x", "test", "see call notes", "see chatter",
+     "see activity", "no notes", "no comment", "nothing"}
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def unscorable_reason(value: Any) -> str | None:
     """Why ``value`` cannot be scored as a note, or None if it can.
 
@@ -59,6 +69,8 @@ def unscorable_reason(value: Any) -> str | None:
     --------
     >>> unscorable_reason("Lost on price."), unscorable_reason("  "), unscorable_reason(3.5)
     (None, 'empty note', 'not text (float)')
+    >>> unscorable_reason("See email."), unscorable_reason("<p>N/A</p>")
+    ("placeholder, not a note (e.g. 'see email')", "placeholder, not a note (e.g. 'see email')")
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "empty note"
@@ -68,6 +80,11 @@ def unscorable_reason(value: Any) -> str | None:
         return "empty note"
     if len(value) > MAX_NOTE_CHARS:
         return f"note longer than {MAX_NOTE_CHARS:,} characters"
+    words = _WORD.findall(clean_text(value).lower())
+    if not words:
+        return "no words in note"
+    if " ".join(words) in _PLACEHOLDER_NOTES:
+        return "placeholder, not a note (e.g. 'see email')"
     return None
 
 

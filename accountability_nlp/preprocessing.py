@@ -20,6 +20,8 @@ its tagger and parser, which unlocks the parse-based features.
 from __future__ import annotations
 
 import functools
+import html
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -37,7 +39,33 @@ from .errors import ModelLoadError
 from .masking import MAYBE_PII as _MAYBE_PII
 from .masking import PLACEHOLDERS, find_pii
 
-__all__ = ["CUES_KEY", "build_pipeline", "get_pipeline", "make_docs"]
+__all__ = ["CUES_KEY", "build_pipeline", "clean_text", "get_pipeline", "make_docs"]
+
+# CRM exports carry HTML from rich-text fields: "<p>...</p>", "<br>", "&amp;".
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|li|tr|ul|ol|h[1-6])\b[^<>]{0,200}>", re.IGNORECASE)
+_INLINE_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def clean_text(text: str) -> str:
+    """Remove HTML markup from a note: tags go, entities are decoded.
+
+    Block tags (``<p>``, ``<br>``, ``<div>``...) become line breaks, which the
+    pipeline reads as sentence ends. Text without ``<`` or ``&`` is returned
+    unchanged, so evidence offsets match the note as written.
+
+    Examples
+    --------
+    >>> print(clean_text("<p>Lost &amp; gone.</p><p>Wasn&#39;t price</p>"))
+    Lost & gone.
+    Wasn't price
+    """
+    if "<" not in text and "&" not in text:
+        return text
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _INLINE_TAG.sub("", text)
+    return _BLANK_LINES.sub("\n", html.unescape(text)).strip()
+
 
 #: Name of the ``Doc`` extension (and default ``doc.spans`` key) holding the cues.
 CUES_KEY = "anlp_cues"
@@ -314,11 +342,12 @@ def get_pipeline(spacy_model: str | None = None) -> Language:
 def make_docs(
     texts: Iterable[str], *, spacy_model: str | None = None, batch_size: int = 256
 ) -> Iterator[Doc]:
-    """Yield one annotated ``Doc`` per text, in order.
+    """Yield one annotated ``Doc`` per text, in order, after :func:`clean_text`.
 
     Examples
     --------
     >>> [doc.text for doc in make_docs(["a", "b c"])]
     ['a', 'b c']
     """
-    yield from get_pipeline(spacy_model).pipe(texts, batch_size=batch_size)
+    nlp = get_pipeline(spacy_model)
+    yield from nlp.pipe((clean_text(text) for text in texts), batch_size=batch_size)
