@@ -263,7 +263,7 @@ class AccountabilityClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: Iterable[str]) -> AccountabilityClassifier:
         """Fit on notes ``X`` and their labels ``y``."""
         texts = check_text_batch(X, owner=f"{type(self).__name__}.fit")
-        labels = np.asarray(list(y), dtype=object)
+        labels = np.asarray(list(y))
         if len(labels) != len(texts):
             raise ValueError(
                 f"{type(self).__name__}.fit got {len(texts)} notes but {len(labels)} labels; "

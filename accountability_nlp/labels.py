@@ -7,9 +7,13 @@ module is the only place label strings are spelled out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
+from typing import Any
 
-__all__ = ["Label", "LABELS"]
+from .errors import closest_match
+
+__all__ = ["LABELS", "Label", "check_labels"]
 
 
 class Label(str, Enum):
@@ -41,3 +45,28 @@ class Label(str, Enum):
 
 #: The labels in the canonical order used for probability columns.
 LABELS: tuple[str, ...] = tuple(label.value for label in Label)
+
+
+def check_labels(labels: Sequence[Any], owner: str) -> list[str]:
+    """Return ``labels`` as strings, or raise naming the ones outside the scheme.
+
+    Examples
+    --------
+    >>> check_labels(["victim", Label.OWNERSHIP], owner="train")
+    ['victim', 'ownership']
+    >>> check_labels(["victm"], owner="train")
+    Traceback (most recent call last):
+    ...
+    ValueError: train got labels outside ['ownership', 'deflection', 'victim']: 'victm' (did you mean 'victim'?). Fix or remove those rows; see the README for the label definitions.
+    """
+    bad = sorted({str(label) for label in labels if label not in LABELS})
+    if bad:
+        hints = [
+            f"{b!r} (did you mean {hint!r}?)" if (hint := closest_match(b, LABELS)) else repr(b)
+            for b in bad[:5]
+        ]
+        raise ValueError(
+            f"{owner} got labels outside {list(LABELS)}: {', '.join(hints)}. "
+            "Fix or remove those rows; see the README for the label definitions."
+        )
+    return [str(label) for label in labels]

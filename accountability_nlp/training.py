@@ -23,7 +23,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from .errors import InputFormatError, check_text_batch, closest_match
 from .estimator import AccountabilityClassifier
-from .labels import LABELS
+from .labels import LABELS, check_labels
 from .model import Model, unscorable_reason
 
 __all__ = [
@@ -53,7 +53,7 @@ def data_fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
     Examples
     --------
     >>> data_fingerprint(["a"], ["victim"])[:12]
-    'f1d9b9a4d9c1'
+    '571b6593b49e'
     """
     digest = hashlib.sha256()
     for text, label in zip(texts, labels):
@@ -62,20 +62,6 @@ def data_fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
         digest.update(str(label).encode("utf-8"))
         digest.update(b"\x1e")
     return digest.hexdigest()
-
-
-def _check_labels(labels: Sequence[Any], owner: str) -> list[str]:
-    bad = sorted({str(label) for label in labels if label not in LABELS})
-    if bad:
-        hints = [
-            f"{b!r} (did you mean {hint!r}?)" if (hint := closest_match(b, LABELS)) else repr(b)
-            for b in bad[:5]
-        ]
-        raise ValueError(
-            f"{owner} got labels outside {list(LABELS)}: {', '.join(hints)}. "
-            "Fix or remove those rows; see the README for the label definitions."
-        )
-    return [str(label) for label in labels]
 
 
 def train(
@@ -127,7 +113,7 @@ def train(
     ['ownership']
     """
     notes = check_text_batch(texts, owner="train")
-    targets = _check_labels(check_text_batch(labels, owner="train"), "train")
+    targets = check_labels(check_text_batch(labels, owner="train"), "train")
     if len(notes) != len(targets):
         raise ValueError(f"train got {len(notes)} notes but {len(targets)} labels.")
     empty = [i for i, note in enumerate(notes) if unscorable_reason(note) is not None]
@@ -195,7 +181,7 @@ def evaluate(
         ``by_rule`` and ``failures``.
     """
     notes = check_text_batch(texts, owner="evaluate")
-    truth = _check_labels(check_text_batch(labels, owner="evaluate"), "evaluate")
+    truth = check_labels(check_text_batch(labels, owner="evaluate"), "evaluate")
     predicted = [p if p is not None else "unscorable" for p in model.predict(notes)]
     classes = list(LABELS)
     precision, recall, f1, support = precision_recall_fscore_support(
