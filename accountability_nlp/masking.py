@@ -25,13 +25,22 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_URL = r"(?:https?://|www\.)\S+"
+# Amounts, numbers and URLs end on a digit or word character: punctuation
+# right after them ("$48,500." or "see www.x.com)") stays in the note, so
+# sentence and clause boundaries survive masking.
+_URL = r"(?:https?://|www\.)\S*[^\s.,;:!?)\]}'\"]"
 # 7+ digits in groups, with optional country code and separators: covers
 # "415-555-0148", "+91 98200 55417", "(030) 1234 5678", "555.013.2288".
-_PHONE = r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w-])"
-_MONEY = r"(?:[$€£¥]\s?\d[\d,.]*(?:\s?(?:[kKmMbB]|mm|MM|bn)\b)?|\b\d[\d,.]*\s?(?:[kKmM]|USD|EUR|GBP|usd|eur|gbp)\b)"
+_PHONE = (
+    r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?"
+    r"\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w-])"
+)
+_MONEY = (
+    r"(?:[$€£¥]\s?\d(?:[\d,.]*\d)?(?:\s?(?:[kKmMbB]|mm|MM|bn)\b)?"
+    r"|\b\d(?:[\d,.]*\d)?\s?(?:[kKmM]|USD|EUR|GBP|usd|eur|gbp)\b)"
+)
 _ID = r"\b(?=[A-Za-z-]*\d)(?=\w*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b"
-_NUMBER = r"\b\d[\d,.:/]*%?"
+_NUMBER = r"\b\d(?:[\d,.:/]*\d)?%?"
 
 _KINDS = (
     ("email", _EMAIL),

@@ -53,6 +53,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 META_FILE = "meta.json"
+# JSON names of the values json.loads returns, for error messages.
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
 HEAD_FILE = "head.skops"
 CARD_FILE = "README.md"
 
@@ -167,8 +170,15 @@ def read_model_folder(path: str | Path) -> tuple[AccountabilityClassifier, dict[
         )
     try:
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelLoadError(f"{str(path / META_FILE)!r} is not valid JSON: {error}.") from None
+    if not isinstance(meta, dict):
+        # Valid JSON, but not the object write_model_folder writes.
+        kind = _JSON_KINDS.get(type(meta), type(meta).__name__)
+        raise ModelLoadError(
+            f"{str(path / META_FILE)!r} must hold a JSON object; got a JSON {kind}. "
+            "Re-save the model, or retrain it with `accountability-nlp train`."
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelLoadError(
