@@ -75,8 +75,7 @@ def check_one_of(value: Any, options: Sequence[Any], *, param: str, owner: str) 
     if value in options:
         return
     message = (
-        f"The {param!r} parameter of {owner} must be one of {list(options)}. "
-        f"Got {value!r} instead."
+        f"The {param!r} parameter of {owner} must be one of {list(options)}. Got {value!r} instead."
     )
     if isinstance(value, str):
         hint = closest_match(value, [str(o) for o in options])
@@ -110,6 +109,5 @@ def check_text_batch(texts: Any, *, owner: str) -> list[Any]:
         return list(texts)
     except TypeError:
         raise TypeError(
-            f"{owner} expects a list of notes (an iterable of str), "
-            f"got {type(texts).__name__}."
+            f"{owner} expects a list of notes (an iterable of str), got {type(texts).__name__}."
         ) from None

@@ -35,6 +35,7 @@ __all__ = ["AccountabilityClassifier", "NoteVectorizer", "term_columns"]
 #: Prefix of hashed term columns in ``get_feature_names_out``.
 HASHED_PREFIX = "term_hash:"
 
+
 def term_columns(note: NoteFeatures, n_features: int) -> np.ndarray:
     """Columns of a note's terms in a hashed space of width ``n_features``.
 
@@ -139,9 +140,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         counts, columns = self._term_counts(notes)
         return self._stack(counts, notes), columns
 
-    def _term_counts(
-        self, notes: Sequence[NoteFeatures]
-    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
+    def _term_counts(self, notes: Sequence[NoteFeatures]) -> tuple[sp.csr_matrix, list[np.ndarray]]:
         columns = [term_columns(note, self.n_features) for note in notes]
         indptr = np.cumsum([0] + [len(c) for c in columns])
         indices = np.concatenate(columns) if columns else np.zeros(0, np.int64)

@@ -78,7 +78,7 @@ def _signal(feature: str, category: str) -> str:
 def evidence_for_note(
     doc: Doc,
     note: NoteFeatures,
-    columns: Sequence[int],
+    columns: Sequence[int] | np.ndarray,
     row: sp.csr_matrix,
     weights: np.ndarray,
     *,
@@ -147,15 +147,19 @@ def evidence_for_note(
         tokens = set(range(start, end))
         if tokens & taken:
             continue
-        span = doc[start:end]
-        if len(span) == 1 and (span[0].is_stop or span[0].is_punct) and (start, end) not in span_signal:
+        words = doc[start:end]
+        if (
+            len(words) == 1
+            and (words[0].is_stop or words[0].is_punct)
+            and (start, end) not in span_signal
+        ):
             continue  # a lone "the" or "i" explains nothing to a reader
         taken |= tokens
         chosen.append(
             Evidence(
-                text=span.text,
-                start=span.start_char,
-                end=span.end_char,
+                text=words.text,
+                start=words.start_char,
+                end=words.end_char,
                 signal=span_signal.get((start, end), (0.0, "words"))[1],
                 weight=round(weight, 4),
             )

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 from spacy.attrs import DEP, IS_PUNCT, IS_SPACE, LEMMA, ORTH, SENT_START
-from spacy.strings import hash_string
+from spacy.strings import hash_string  # type: ignore[attr-defined]  # not in the stubs
 from spacy.tokens import Doc
 
 from .cues import CUE_LEXICON
@@ -140,7 +140,7 @@ class _Rows:
 def _token_rows(doc: Doc) -> _Rows:
     array = doc.to_array([LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH])
     keys = array[:, 0]
-    marks = (array[:, 1] | array[:, 2]).astype(bool)
+    marks = (array[:, 1] != 0) | (array[:, 2] != 0)
     orths = array[:, 4]
     punct = marks & (orths != _KEPT_PUNCT[0]) & (orths != _KEPT_PUNCT[1])
     starts = array[:, 3].astype(np.int64) == 1  # -1 (not a start) is stored wrapped

@@ -31,9 +31,8 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .errors import check_text_batch, closest_match
 from .estimator import AccountabilityClassifier
-from .labels import LABELS
+from .labels import LABELS, check_labels
 from .model import unscorable_reason
-from .labels import check_labels
 
 __all__ = [
     "LENGTH_SHORTCUT_AUC",

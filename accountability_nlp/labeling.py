@@ -36,9 +36,8 @@ from .label_audit import (
     near_duplicates,
     proba_in_label_order,
 )
-from .labels import LABELS
+from .labels import LABELS, check_labels
 from .model import unscorable_reason
-from .labels import check_labels
 
 __all__ = [
     "SAMPLING_STRATEGIES",

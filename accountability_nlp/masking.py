@@ -66,9 +66,7 @@ MAYBE_PII = re.compile(r"[0-9@]|www\.|https?:")
 
 def _is_phone(match: str) -> bool:
     # Dates ("2026-03-14") and ranges ("10-15") also look like digit groups.
-    return sum(ch.isdigit() for ch in match) >= 7 and not re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}", match
-    )
+    return sum(ch.isdigit() for ch in match) >= 7 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", match)
 
 
 def find_pii(text: str) -> list[tuple[int, int, str]]:

@@ -55,9 +55,27 @@ SCORE_COLUMNS: tuple[str, ...] = (
 
 # What reps type when the real note is elsewhere: no stance to read.
 _PLACEHOLDER_NOTES = frozenset(
-    {"see email", "see attached", "see attachment", "see notes", "see above", "see below",
-     "n a", "na", "none", "tbd", "tba", "x", "test", "see call notes", "see chatter",
-     "see activity", "no notes", "no comment", "nothing"}
+    {
+        "see email",
+        "see attached",
+        "see attachment",
+        "see notes",
+        "see above",
+        "see below",
+        "n a",
+        "na",
+        "none",
+        "tbd",
+        "tba",
+        "x",
+        "test",
+        "see call notes",
+        "see chatter",
+        "see activity",
+        "no notes",
+        "no comment",
+        "nothing",
+    }
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -204,8 +222,7 @@ class Model:
         notes = check_text_batch(texts, owner="Model.predict")
         proba = self.predict_proba(notes)
         return [
-            None if np.isnan(row[0]) else str(self.classes_[int(np.argmax(row))])
-            for row in proba
+            None if np.isnan(row[0]) else str(self.classes_[int(np.argmax(row))]) for row in proba
         ]
 
     def needs_review(self, proba: np.ndarray) -> np.ndarray:
@@ -222,9 +239,7 @@ class Model:
             coef = np.vstack([-coef[0], coef[0]]) / 2
         return coef - coef.mean(axis=0, keepdims=True)
 
-    def _analyze(
-        self, notes: Sequence[str], top_k: int
-    ) -> tuple[np.ndarray, list[list[Evidence]]]:
+    def _analyze(self, notes: Sequence[str], top_k: int) -> tuple[np.ndarray, list[list[Evidence]]]:
         """Probabilities and evidence for scorable notes, parsing each once."""
         vectorizer = self.estimator.vectorizer_
         docs = list(make_docs(notes, spacy_model=vectorizer.spacy_model))

@@ -116,10 +116,17 @@ def render_model_card(meta: dict[str, Any]) -> str:
         parts.append("Not recorded.")
     params = meta.get("params", {})
     if params:
-        parts += ["", "## Model", "", "spaCy preprocessing (blank English pipeline, lookup "
-                  "lemmas, cue matchers) -> hashed TF-IDF n-grams + named cue features -> "
-                  "logistic regression with calibrated probabilities.", "",
-                  "| parameter | value |", "|---|---|"]
+        parts += [
+            "",
+            "## Model",
+            "",
+            "spaCy preprocessing (blank English pipeline, lookup "
+            "lemmas, cue matchers) -> hashed TF-IDF n-grams + named cue features -> "
+            "logistic regression with calibrated probabilities.",
+            "",
+            "| parameter | value |",
+            "|---|---|",
+        ]
         parts += [f"| {k} | {v} |" for k, v in sorted(params.items())]
     metrics = meta.get("metrics", {})
     parts += ["", "## Evaluation", ""]
@@ -128,8 +135,17 @@ def render_model_card(meta: dict[str, Any]) -> str:
             parts += [render_metrics(name, values), ""]
     else:
         parts.append("No evaluation recorded.")
-    parts += ["", "## Limitations", "", _LIMITATIONS, "", "## Responsible use", "",
-              _RESPONSIBLE_USE, ""]
+    parts += [
+        "",
+        "## Limitations",
+        "",
+        _LIMITATIONS,
+        "",
+        "## Responsible use",
+        "",
+        _RESPONSIBLE_USE,
+        "",
+    ]
     if versions:
         parts += ["## Versions", ""]
         parts += [f"- {k}: {v}" for k, v in sorted(versions.items())]

@@ -54,8 +54,14 @@ TRUSTED_TYPES: tuple[str, ...] = (
 
 META_FILE = "meta.json"
 # JSON names of the values json.loads returns, for error messages.
-_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
-               type(None): "null"}
+_JSON_KINDS = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 HEAD_FILE = "head.skops"
 CARD_FILE = "README.md"
 
@@ -191,7 +197,6 @@ def read_model_folder(path: str | Path) -> tuple[AccountabilityClassifier, dict[
     estimator = sio.load(head, trusted=list(TRUSTED_TYPES))
     if not isinstance(estimator, AccountabilityClassifier):
         raise ModelLoadError(
-            f"{str(head)!r} holds a {type(estimator).__name__}, not an "
-            "AccountabilityClassifier."
+            f"{str(head)!r} holds a {type(estimator).__name__}, not an AccountabilityClassifier."
         )
     return estimator, meta

@@ -98,7 +98,7 @@ class Sentencizer:
         starts[0] = 1
         starts[1:][is_end[:-1] & ~is_end[1:]] = 1
         # SENT_START is stored unsigned; -1 (not a start) wraps as spaCy expects.
-        doc.from_array([SENT_START], starts.astype(numpy.uint64).reshape(-1, 1))
+        doc.from_array([SENT_START], starts.astype(numpy.uint64).reshape(-1, 1))  # type: ignore[arg-type]  # spaCy stubs want Ints2d
         return doc
 
 
@@ -145,7 +145,7 @@ class LookupLemmatizer:
         where = numpy.minimum(numpy.searchsorted(self._keys, lowers), len(self._keys) - 1)
         found = self._keys[where] == lowers
         lemmas = numpy.where(found, self._values[where], lowers)
-        doc.from_array([LEMMA], lemmas.reshape(-1, 1))
+        doc.from_array([LEMMA], lemmas.reshape(-1, 1))  # type: ignore[arg-type]  # spaCy stubs want Ints2d
         return doc
 
 
@@ -322,7 +322,9 @@ def build_pipeline(spacy_model: str | None = None, *, spans_key: str | None = No
             nlp.remove_pipe("lemmatizer")
         nlp.add_pipe("anlp_lemmatizer")
     nlp.add_pipe("anlp_masker")
-    nlp.get_pipe("anlp_lemmatizer").initialize()
+    lemmatizer = nlp.get_pipe("anlp_lemmatizer")
+    assert isinstance(lemmatizer, LookupLemmatizer)
+    lemmatizer.initialize()
     nlp.add_pipe("anlp_cue_marker", config={"spans_key": spans_key})
     return nlp
 

@@ -38,8 +38,15 @@ __all__ = [
 
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in ("accountability-nlp", "spacy", "spacy-lookups-data", "scikit-learn",
-                    "skops", "numpy", "scipy"):
+    for package in (
+        "accountability-nlp",
+        "spacy",
+        "spacy-lookups-data",
+        "scikit-learn",
+        "skops",
+        "numpy",
+        "scipy",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -182,6 +189,14 @@ def evaluate(
     """
     notes = check_text_batch(texts, owner="evaluate")
     truth = check_labels(check_text_batch(labels, owner="evaluate"), "evaluate")
+    rule_list = (
+        None if rules is None else [str(r) for r in check_text_batch(rules, owner="evaluate")]
+    )
+    for name, values in (("labels", truth), ("rules", rule_list)):
+        if values is not None and len(values) != len(notes):
+            raise ValueError(
+                f"evaluate got {len(notes)} notes but {len(values)} {name}; pass one per note."
+            )
     predicted = [p if p is not None else "unscorable" for p in model.predict(notes)]
     classes = list(LABELS)
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -207,8 +222,7 @@ def evaluate(
             "matrix": confusion_matrix(truth, predicted, labels=classes).tolist(),
         },
     }
-    if rules is not None:
-        rule_list = [str(r) for r in rules]
+    if rule_list is not None:
         by_rule: dict[str, dict[str, int]] = {}
         failures = []
         for i, (rule, t, p) in enumerate(zip(rule_list, truth, predicted)):
