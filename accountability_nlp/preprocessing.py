@@ -69,6 +69,8 @@ def clean_text(text: str) -> str:
 
 #: Name of the ``Doc`` extension (and default ``doc.spans`` key) holding the cues.
 CUES_KEY = "anlp_cues"
+#: Name of the ``Doc`` extension holding the personal-data spans found in the text.
+PII_KEY = "anlp_pii"
 
 
 # Components below work on whole token arrays (``Doc.to_array`` /
@@ -85,15 +87,20 @@ class Sentencizer:
 
     def __init__(self, nlp: Language) -> None:
         strings = nlp.vocab.strings
-        self._ends = frozenset(strings.add(ch) for ch in SpacySentencizer.default_punct_chars)
+        self._ends = numpy.array(
+            sorted(strings.add(ch) for ch in SpacySentencizer.default_punct_chars),
+            dtype=numpy.uint64,
+        )
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
             return doc
-        rows = doc.to_array([ORTH, IS_SPACE]).tolist()
-        # A set lookup per token beats numpy.isin's setup cost on short notes.
-        ends = self._ends
-        is_end = numpy.array([orth in ends or bool(space) for orth, space in rows], dtype=bool)
+        rows = doc.to_array([ORTH, IS_SPACE])
+        # searchsorted into the sorted hashes: numpy.isin's setup costs more
+        # than the whole lookup on a short note.
+        ends, orths = self._ends, rows[:, 0]
+        where = numpy.minimum(numpy.searchsorted(ends, orths), len(ends) - 1)
+        is_end = (ends[where] == orths) | (rows[:, 1] != 0)
         starts = numpy.full(len(doc), -1, dtype=numpy.int64)
         starts[0] = 1
         starts[1:][is_end[:-1] & ~is_end[1:]] = 1
@@ -155,6 +162,30 @@ def make_lemmatizer(nlp: Language, name: str) -> LookupLemmatizer:
     return LookupLemmatizer(nlp)
 
 
+class PiiScanningTokenizer:
+    """spaCy's tokenizer, plus a scan of the raw text for personal data.
+
+    The scan runs on the string before tokenization (where a cheap regular
+    expression rules out most notes at once) and leaves its character spans
+    in ``doc._.anlp_pii`` for :class:`PiiMasker`. Rebuilding the text from
+    tokens later would cost more than the rest of the masking.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        if not Doc.has_extension(PII_KEY):
+            Doc.set_extension(PII_KEY, default=None)
+
+    def __call__(self, text: str) -> Doc:
+        doc = self.tokenizer(text)
+        doc._.set(PII_KEY, find_pii(text) if _MAYBE_PII.search(text) else [])
+        return doc
+
+    def __getattr__(self, name: str) -> Any:
+        # Serialization, explain(), rules...: everything else is the tokenizer's.
+        return getattr(self.tokenizer, name)
+
+
 class PiiMasker:
     """Merge each email, phone, URL, amount or ID into one placeholder token.
 
@@ -163,29 +194,12 @@ class PiiMasker:
     placeholder, and features are built from those.
     """
 
-    def __init__(self, nlp: Language) -> None:
-        self._strings = nlp.vocab.strings
-        # Word hashes already classified, and those that may hold personal
-        # data. Set operations run in C; building doc.text for every note
-        # would cost more than the rest of this component.
-        self._seen: set[int] = set()
-        self._suspect: set[int] = set()
-
-    def _may_hold_pii(self, doc: Doc) -> bool:
-        orths = set(doc.to_array(ORTH).tolist())
-        new = orths - self._seen
-        if new:
-            if len(self._seen) > 1_000_000:  # bound memory on endless streams
-                self._seen.clear()
-                self._suspect.clear()
-            self._seen |= new
-            self._suspect |= {o for o in new if _MAYBE_PII.search(self._strings[o])}
-        return not self._suspect.isdisjoint(orths)
-
     def __call__(self, doc: Doc) -> Doc:
-        if not self._may_hold_pii(doc):  # most notes: nothing to do
+        pii = doc._.get(PII_KEY) if Doc.has_extension(PII_KEY) else None
+        if pii is None:  # not made by PiiScanningTokenizer: scan now
+            pii = find_pii(doc.text)
+        if not pii:  # most notes: nothing to do
             return doc
-        pii = find_pii(doc.text)
         spans = _token_spans(doc, pii)
         if any(len(span) > 1 for span, _ in spans):
             with doc.retokenize() as retokenizer:
@@ -215,7 +229,7 @@ def _token_spans(doc: Doc, pii: list[tuple[int, int, str]]) -> list[tuple[Any, s
 @Language.factory("anlp_masker", assigns=["token.lemma", "token.norm"])
 def make_masker(nlp: Language, name: str) -> PiiMasker:
     """Create the personal-data masker."""
-    return PiiMasker(nlp)
+    return PiiMasker()
 
 
 class CueMarker:
@@ -321,6 +335,7 @@ def build_pipeline(spacy_model: str | None = None, *, spans_key: str | None = No
         if "lemmatizer" in nlp.pipe_names:
             nlp.remove_pipe("lemmatizer")
         nlp.add_pipe("anlp_lemmatizer")
+    nlp.tokenizer = PiiScanningTokenizer(nlp.tokenizer)
     nlp.add_pipe("anlp_masker")
     lemmatizer = nlp.get_pipe("anlp_lemmatizer")
     assert isinstance(lemmatizer, LookupLemmatizer)
