@@ -13,6 +13,7 @@ only stores parameters, learned state ends in ``_``, ``fit`` returns
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,7 +48,8 @@ def term_columns(note: NoteFeatures, n_features: int) -> np.ndarray:
     >>> int(columns[0]) == int(columns[1])
     True
     """
-    return (note.term_keys % np.uint64(n_features)).astype(np.int64)
+    keys = np.array(note.term_keys, dtype=np.uint64)
+    return (keys % np.uint64(n_features)).astype(np.int64)
 
 
 class NoteVectorizer(TransformerMixin, BaseEstimator):
@@ -108,6 +110,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         settings = {
             "ngram_range": tuple(self.ngram_range),
             "negation_marking": self.negation_marking,
+            "parse": self.spacy_model is not None,  # the blank pipeline never parses
         }
         docs = make_docs(
             (str(t) for t in texts), spacy_model=self.spacy_model, batch_size=self.batch_size
@@ -140,15 +143,24 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         counts, columns = self._term_counts(notes)
         return self._stack(counts, notes), columns
 
-    def _term_counts(self, notes: Sequence[NoteFeatures]) -> tuple[sp.csr_matrix, list[np.ndarray]]:
-        columns = [term_columns(note, self.n_features) for note in notes]
-        indptr = np.cumsum([0] + [len(c) for c in columns])
-        indices = np.concatenate(columns) if columns else np.zeros(0, np.int64)
+    def _term_counts(
+        self, notes: Sequence[NoteFeatures]
+    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
+        # One numpy pass over the whole batch's keys, not one per note.
+        lengths = [len(note.term_keys) for note in notes]
+        indptr = np.zeros(len(notes) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        keys = np.fromiter(
+            itertools.chain.from_iterable(note.term_keys for note in notes),
+            dtype=np.uint64,
+            count=int(indptr[-1]),
+        )
+        indices = (keys % np.uint64(self.n_features)).astype(np.int64)
         counts = sp.csr_matrix(
             (np.ones(len(indices)), indices, indptr), shape=(len(notes), self.n_features)
         )
         counts.sum_duplicates()
-        return counts, columns
+        return counts, np.split(indices, indptr[1:-1])
 
     def _stack(self, counts: sp.spmatrix, notes: Sequence[NoteFeatures]) -> sp.csr_matrix:
         tfidf = self.tfidf_.transform(counts)

@@ -120,7 +120,7 @@ def evidence_for_note(
     # A term column's share is split evenly over the occurrences hashed to it.
     column_list = [int(c) for c in columns]
     occurrences = Counter(column_list)
-    for (start, end), column in zip(note.term_spans.tolist(), column_list):
+    for (start, end), column in zip(note.term_spans, column_list):
         share = values.get(column, 0.0) * float(weights[column]) / occurrences[column]
         span_weight[(start, end)] += share
 

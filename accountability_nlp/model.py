@@ -248,6 +248,7 @@ class Model:
                 doc,
                 ngram_range=tuple(vectorizer.ngram_range),  # type: ignore[arg-type]
                 negation_marking=vectorizer.negation_marking,
+                parse=vectorizer.spacy_model is not None,
             )
             for doc in docs
         ]
