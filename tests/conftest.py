@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# In CI, property tests use a fixed sequence of examples: a red build then
+# always means a change broke something, not that a new random case was drawn.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 import accountability_nlp as anlp
 

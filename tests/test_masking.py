@@ -117,7 +117,6 @@ _NOTES = st.lists(st.one_of(_WORDS, _EMAILS, _PHONES, st.text(max_size=6)), max_
 def test_masking_leaves_no_email_or_phone(note: str) -> None:
     masked = mask_text(note)
     assert [kind for _, _, kind in find_pii(masked) if kind in ("email", "phone")] == []
-    assert "@" not in masked or "@" not in note.replace(masked, "")  # sanity on the input
 
 
 @PROPERTY
