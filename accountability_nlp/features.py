@@ -232,19 +232,21 @@ def _followed_within(
     same_sentence: bool = False,
 ) -> int:
     """Count cues of ``first`` followed closely by ``then`` in one clause (or sentence)."""
-    followers = [b for category in then for b in by_category.get(category, ())]
+    # Plain loops over (start, unit) pairs: this runs seven times per note.
+    if same_sentence:
+        followers = [(b.start, b.sentence) for c in then for b in by_category.get(c, ())]
+    else:
+        followers = [(b.start, b.clause) for c in then for b in by_category.get(c, ())]
     if not followers:
         return 0
     count = 0
     for category in first:
         for a in by_category.get(category, ()):
-            unit = a.sentence if same_sentence else a.clause
-            if any(
-                (b.sentence if same_sentence else b.clause) == unit
-                and 0 < b.start - a.start <= window
-                for b in followers
-            ):
-                count += 1
+            start, unit = a.start, (a.sentence if same_sentence else a.clause)
+            for b_start, b_unit in followers:
+                if b_unit == unit and 0 < b_start - start <= window:
+                    count += 1
+                    break
     return count
 
 
