@@ -78,6 +78,8 @@ _PLACEHOLDER_NOTES = frozenset(
     }
 )
 _WORD = re.compile(r"[^\W\d_]+")
+# Longer than any placeholder even with punctuation and spacing around it.
+_PLACEHOLDER_MAX_CHARS = 3 * max(len(p) for p in _PLACEHOLDER_NOTES)
 
 
 def unscorable_reason(value: Any) -> str | None:
@@ -98,7 +100,10 @@ def unscorable_reason(value: Any) -> str | None:
         return "empty note"
     if len(value) > MAX_NOTE_CHARS:
         return f"note longer than {MAX_NOTE_CHARS:,} characters"
-    words = _WORD.findall(clean_text(value).lower())
+    text = clean_text(value)
+    if len(text) > _PLACEHOLDER_MAX_CHARS:  # too long to be a placeholder: skip the split
+        return None if _WORD.search(text) else "no words in note"
+    words = _WORD.findall(text.lower())
     if not words:
         return "no words in note"
     if " ".join(words) in _PLACEHOLDER_NOTES:
