@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
+from spacy.tokens import Doc
 
 from .errors import check_one_of, check_text_batch
 from .features import NoteFeatures, featurize
@@ -106,6 +107,10 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     def featurize(self, X: Iterable[Any]) -> list[NoteFeatures]:
         """Run the spaCy pipeline and extract each note's features."""
+        return [note for _, note in self.featurize_docs(X)]
+
+    def featurize_docs(self, X: Iterable[Any]) -> list[tuple[Doc, NoteFeatures]]:
+        """Like :meth:`featurize`, keeping each note's ``Doc`` (for explanations)."""
         texts = check_text_batch(X, owner=type(self).__name__)
         settings = {
             "ngram_range": tuple(self.ngram_range),
@@ -115,7 +120,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         docs = make_docs(
             (str(t) for t in texts), spacy_model=self.spacy_model, batch_size=self.batch_size
         )
-        return [featurize(doc, **settings) for doc in docs]  # type: ignore[arg-type]
+        return [(doc, featurize(doc, **settings)) for doc in docs]  # type: ignore[arg-type]
 
     def fit(self, X: Iterable[str], y: Any = None) -> NoteVectorizer:
         """Learn term weights and cue feature names from notes."""

@@ -23,11 +23,10 @@ from sklearn.utils.validation import check_is_fitted
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
 from .explain import Evidence, evidence_for_note
-from .features import featurize
 from .labels import LABELS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
-from .preprocessing import clean_text, make_docs
+from .preprocessing import clean_text
 
 __all__ = [
     "DEFAULT_REVIEW_THRESHOLD",
@@ -247,16 +246,9 @@ class Model:
     def _analyze(self, notes: Sequence[str], top_k: int) -> tuple[np.ndarray, list[list[Evidence]]]:
         """Probabilities and evidence for scorable notes, parsing each once."""
         vectorizer = self.estimator.vectorizer_
-        docs = list(make_docs(notes, spacy_model=vectorizer.spacy_model))
-        features = [
-            featurize(
-                doc,
-                ngram_range=tuple(vectorizer.ngram_range),  # type: ignore[arg-type]
-                negation_marking=vectorizer.negation_marking,
-                parse=vectorizer.spacy_model is not None,
-            )
-            for doc in docs
-        ]
+        parsed = vectorizer.featurize_docs(notes)
+        docs = [doc for doc, _ in parsed]
+        features = [note for _, note in parsed]
         matrix, columns = vectorizer.transform_notes(features)
         proba = self.estimator.predict_proba_matrix(matrix)
         weights = self._centred_weights()
