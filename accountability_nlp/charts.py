@@ -59,13 +59,17 @@ def _short(name: str) -> str:
     if len(name) <= _MAX_NAME:
         return name
     head = (_MAX_NAME - 1) * 2 // 3
-    return name[:head] + "\u2026" + name[len(name) - (_MAX_NAME - 1 - head):]
+    return name[:head] + "\u2026" + name[len(name) - (_MAX_NAME - 1 - head) :]
 
 
 def _legend(ax: Axes) -> None:
     ax.legend(
-        loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=len(LABELS), frameon=False,
-        handlelength=1.2, columnspacing=1.5,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=len(LABELS),
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.5,
     )
 
 
@@ -74,7 +78,7 @@ def _to_svg(figure: Figure, *, chart_id: str, title: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE (a URL)
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE (a URL)
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     # Namespace declarations are URLs; the HTML parser does not need them.
     svg = re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", svg)
@@ -89,8 +93,10 @@ def _to_svg(figure: Figure, *, chart_id: str, title: str) -> str:
     # Scale with the page instead of the fixed size in points.
     svg = re.sub(
         r'<svg([^>]*?)\s+width="([\d.]+)pt"\s+height="([\d.]+)pt"',
-        lambda m: f'<svg{m.group(1)} width="100%" style="max-width:{float(m.group(2)):.0f}pt;'
-        f'height:auto" role="img" aria-label="{html.escape(title, quote=True)}"',
+        lambda m: (
+            f'<svg{m.group(1)} width="100%" style="max-width:{float(m.group(2)):.0f}pt;'
+            f'height:auto" role="img" aria-label="{html.escape(title, quote=True)}"'
+        ),
         svg,
         count=1,
     )
@@ -138,19 +144,42 @@ def stacked_shares(
         left = [0.0] * rows
         for label in LABELS:
             widths = [s if good else 0.0 for s, good in zip(shares[label], ok, strict=True)]
-            ax.barh(y, widths, left=left, height=0.7, color=LABEL_COLOURS[label],
-                    label=label, edgecolor="white", linewidth=0.8)
+            ax.barh(
+                y,
+                widths,
+                left=left,
+                height=0.7,
+                color=LABEL_COLOURS[label],
+                label=label,
+                edgecolor="white",
+                linewidth=0.8,
+            )
             for yy, start, width in zip(y, left, widths, strict=True):
                 if width >= 0.07:  # narrower segments cannot hold a readable label
-                    ax.text(start + width / 2, yy, f"{width:.0%}", ha="center", va="center",
-                            color=_INK[label], fontsize=9)
+                    ax.text(
+                        start + width / 2,
+                        yy,
+                        f"{width:.0%}",
+                        ha="center",
+                        va="center",
+                        color=_INK[label],
+                        fontsize=9,
+                    )
             left = [a + b for a, b in zip(left, widths, strict=True)]
         for yy, n, good in zip(y, counts, ok, strict=True):
             if good:
                 ax.text(1.01, yy, f"n={n}", va="center", ha="left", fontsize=9, color="#444")
             else:
-                ax.text(0.01, yy, f"too few notes (n={n})", va="center", ha="left",
-                        fontsize=9, color="#555", style="italic")
+                ax.text(
+                    0.01,
+                    yy,
+                    f"too few notes (n={n})",
+                    va="center",
+                    ha="left",
+                    fontsize=9,
+                    color="#555",
+                    style="italic",
+                )
         ax.set_yticks(y, [_short(n) for n in names])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.6, rows - 0.4)
@@ -186,15 +215,28 @@ def trend_lines(
         figure = Figure(figsize=(10.5, 4))
         ax = figure.subplots()
         for label in LABELS:
-            ax.plot(x, list(shares[label]), color=LABEL_COLOURS[label], marker=_MARKERS[label],
-                    linewidth=2, markersize=5, label=label)
+            ax.plot(
+                x,
+                list(shares[label]),
+                color=LABEL_COLOURS[label],
+                marker=_MARKERS[label],
+                linewidth=2,
+                markersize=5,
+                label=label,
+            )
         step = max(1, -(-len(periods) // _MAX_TICKS))  # ceil: at most _MAX_TICKS labels
         ticks = x[::step]
         if len(ticks) <= _FLAT_TICKS:
             ax.set_xticks(ticks, [f"{periods[i]}\nn={counts[i]}" for i in ticks], fontsize=8)
         else:  # two-line labels turned on their side are hard to read: one line each
-            ax.set_xticks(ticks, [f"{periods[i]} (n={counts[i]})" for i in ticks], fontsize=8,
-                          rotation=40, ha="right", rotation_mode="anchor")
+            ax.set_xticks(
+                ticks,
+                [f"{periods[i]} (n={counts[i]})" for i in ticks],
+                fontsize=8,
+                rotation=40,
+                ha="right",
+                rotation_mode="anchor",
+            )
         ax.set_ylim(0, 1)
         ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))

@@ -108,8 +108,10 @@ def train(
         _fail(str(error))
     typer.echo(f"Trained on {report['n_train']} notes; model saved to {report['path']}")
     for split, metrics in report["metrics"].items():
-        typer.echo(f"  {split}: macro-F1 {metrics['macro_f1']:.3f}  accuracy "
-                   f"{metrics['accuracy']:.3f}  (n={metrics['n']})")
+        typer.echo(
+            f"  {split}: macro-F1 {metrics['macro_f1']:.3f}  accuracy "
+            f"{metrics['accuracy']:.3f}  (n={metrics['n']})"
+        )
 
 
 @app.command()
@@ -245,7 +247,8 @@ def score(
     output: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            "--output", "-o",
+            "--output",
+            "-o",
             help="Output file, .csv, .tsv, .jsonl, .xlsx or .parquet "
             "(default: <input name>.scored.csv in the current folder).",
             show_default=False,
@@ -263,8 +266,8 @@ def score(
     input_format: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            "--format", help="Input format if the extension does not say: csv, tsv, jsonl, "
-            "xlsx or parquet."
+            "--format",
+            help="Input format if the extension does not say: csv, tsv, jsonl, xlsx or parquet.",
         ),
     ] = None,
     encoding: Annotated[
@@ -281,8 +284,9 @@ def score(
     ] = None,
     sql: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="SQLAlchemy database URL to read from or write to, "
-                     "e.g. sqlite:///crm.db."),
+        typer.Option(
+            help="SQLAlchemy database URL to read from or write to, e.g. sqlite:///crm.db."
+        ),
     ] = None,
     query: Annotated[
         Optional[str],  # noqa: UP045
@@ -323,13 +327,23 @@ def score(
     try:
         if engine == "dask":
             _score_with_dask(
-                input, output, text_column=text_column, model=model, prefix=prefix,
+                input,
+                output,
+                text_column=text_column,
+                model=model,
+                prefix=prefix,
                 scheduler=scheduler,
                 local_only={
-                    "--resume": resume, "--workers": workers != 1, "--sql": sql,
-                    "--query": query, "--table": table, "--output-table": output_table,
-                    "--format": input_format, "--encoding": encoding,
-                    "--delimiter": delimiter, "--sheet": sheet,
+                    "--resume": resume,
+                    "--workers": workers != 1,
+                    "--sql": sql,
+                    "--query": query,
+                    "--table": table,
+                    "--output-table": output_table,
+                    "--format": input_format,
+                    "--encoding": encoding,
+                    "--delimiter": delimiter,
+                    "--sheet": sheet,
                     "--chunk-size": chunk_size != 2000,
                 },
             )
@@ -339,10 +353,23 @@ def score(
         from .scoring import score_file
 
         summary = score_file(
-            input, output, text_column=text_column, model=model, chunk_size=chunk_size,
-            workers=workers, resume=resume, prefix=prefix, input_format=input_format,
-            encoding=encoding, delimiter=delimiter, sheet=sheet, sql=sql, query=query,
-            table=table, output_table=output_table, progress=False if quiet else None,
+            input,
+            output,
+            text_column=text_column,
+            model=model,
+            chunk_size=chunk_size,
+            workers=workers,
+            resume=resume,
+            prefix=prefix,
+            input_format=input_format,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            sql=sql,
+            query=query,
+            table=table,
+            output_table=output_table,
+            progress=False if quiet else None,
         )
     except (AccountabilityError, ValueError, OSError, ImportError) as error:
         _fail(str(error))
@@ -377,7 +404,11 @@ def _score_with_dask(
     except ImportError as error:
         _fail(f"--engine dask is not available: {error}.")
     summary = score_file_dask(
-        input, output, text_column=text_column, scheduler=scheduler, model_path=model,
+        input,
+        output,
+        text_column=text_column,
+        scheduler=scheduler,
+        model_path=model,
         prefix=prefix,
     )
     typer.echo(str(summary))
@@ -414,8 +445,9 @@ def sample_for_labeling_command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     blind: Annotated[
         bool,
-        typer.Option(help="Leave out the model's guess and probabilities, so they do not "
-                          "sway the labelers."),
+        typer.Option(
+            help="Leave out the model's guess and probabilities, so they do not sway the labelers."
+        ),
     ] = False,
 ) -> None:
     """Pick the notes to label next; write them with an empty 'label' column to fill."""
@@ -427,11 +459,14 @@ def sample_for_labeling_command(
 
     try:
         frame = read_scored(data)
-        check_text_column([str(c) for c in frame.columns], text_column,
-                          owner="sample-for-labeling")
+        check_text_column([str(c) for c in frame.columns], text_column, owner="sample-for-labeling")
         picked = sample_for_labeling(
-            frame[text_column].tolist(), load(model), n=n, strategy=strategy,
-            random_share=random_share, random_state=seed,
+            frame[text_column].tolist(),
+            load(model),
+            n=n,
+            strategy=strategy,
+            random_share=random_share,
+            random_state=seed,
         )
         table = attach_rows(picked, frame)
         # The note and the empty label first; the model's view last (or not at all).
@@ -443,8 +478,9 @@ def sample_for_labeling_command(
         writer.commit()
     except (AccountabilityError, ValueError, OSError) as error:
         _fail(str(error))
-    reasons = ", ".join(f"{count} {reason}" for reason, count in
-                        picked["reason"].value_counts().items())
+    reasons = ", ".join(
+        f"{count} {reason}" for reason, count in picked["reason"].value_counts().items()
+    )
     typer.echo(f"{len(picked)} notes to label written to {output} ({reasons}).")
     typer.echo("Fill in the 'label' column; `accountability-nlp label-guide` explains how.")
 
@@ -482,8 +518,7 @@ def agreement_command(
             **result,
             "kappa": _number(result["kappa"]),
             "per_label": {k: _number(v) for k, v in result["per_label"].items()},
-            "confusion": {"labels": list(confusion.index),
-                          "matrix": confusion.to_numpy().tolist()},
+            "confusion": {"labels": list(confusion.index), "matrix": confusion.to_numpy().tolist()},
         }
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -492,14 +527,18 @@ def agreement_command(
     more = len(result["disagreements"]) - 20
     typer.echo(f"Notes labeled by both: {result['n']} ({result['n_skipped']} skipped)")
     typer.echo(f"Cohen's kappa: {result['kappa']:.3f} ({result['reading']})")
-    typer.echo(f"Raw agreement: {result['raw_agreement']:.1%} "
-               f"(chance alone: {result['chance_agreement']:.1%})")
+    typer.echo(
+        f"Raw agreement: {result['raw_agreement']:.1%} "
+        f"(chance alone: {result['chance_agreement']:.1%})"
+    )
     typer.echo(f"Agreement per label: {per_label}")
     typer.echo(f"\nRows: {a}; columns: {b}")
     typer.echo(result["confusion"].rename_axis(index=a, columns=b).to_string())
     if result["disagreements"]:
-        typer.echo(f"\nDisagreements at rows (0-based): {shown}"
-                   + (f" and {more} more" if more > 0 else ""))
+        typer.echo(
+            f"\nDisagreements at rows (0-based): {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
 
 
 @app.command("audit-labels")
@@ -526,7 +565,10 @@ def audit_labels_command(
     try:
         frame = read_labeled(data, text_column=text_column, label_column=label_column)
         audit = audit_labels(
-            frame["text"].tolist(), frame["label"].tolist(), cv=cv, random_state=seed,
+            frame["text"].tolist(),
+            frame["label"].tolist(),
+            cv=cv,
+            random_state=seed,
             n_jobs=jobs,
         )
         if output is not None:

@@ -45,8 +45,13 @@ logger = logging.getLogger(__name__)
 
 _INSTALL = 'pip install "accountability-nlp[dask]"'
 #: Input and output formats, by file suffix.
-_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-            ".ndjson": "jsonl"}
+_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 _DEFAULT_KEY = "<bundled default model>"
 
 # The dtype pandas gives a column of Python strings: ``str`` on pandas 3,
@@ -56,9 +61,12 @@ _TEXT_DTYPE = pd.Series(["text"]).dtype
 #: Partitions are cast to these so that empty and full partitions agree with meta.
 _SCORE_DTYPES: dict[str, Any] = {
     column: (
-        np.dtype("float64") if column.startswith("p_")
-        else np.dtype("bool") if column == "needs_review"
-        else np.dtype("object") if column == "label"  # None for unscorable notes
+        np.dtype("float64")
+        if column.startswith("p_")
+        else np.dtype("bool")
+        if column == "needs_review"
+        else np.dtype("object")
+        if column == "label"  # None for unscorable notes
         else _TEXT_DTYPE
     )
     for column in SCORE_COLUMNS
@@ -292,9 +300,7 @@ def _csv_ranges(path: Path, blocksize: int) -> tuple[bytes, list[tuple[int, int]
     return header, ranges or [(header_end, header_end)]
 
 
-def _read_csv_part(
-    byte_range: tuple[int, int], *, path: str, header: bytes
-) -> pd.DataFrame:
+def _read_csv_part(byte_range: tuple[int, int], *, path: str, header: bytes) -> pd.DataFrame:
     start, end = byte_range
     with open(path, "rb") as handle:
         handle.seek(start)
@@ -327,15 +333,18 @@ def _read(path: Path, fmt: str, blocksize: int) -> dd.DataFrame:
         first = ranges[0][0]
         meta = _read_csv_part((first, first), path=str(path), header=header)
         return dask_dataframe.from_map(
-            _read_csv_part, ranges, path=str(path), header=header, meta=meta,
-            label="read-csv-records", enforce_metadata=False,
+            _read_csv_part,
+            ranges,
+            path=str(path),
+            header=header,
+            meta=meta,
+            label="read-csv-records",
+            enforce_metadata=False,
         )
     if fmt == "parquet":
         ddf = dask_dataframe.read_parquet(str(path))
     else:
-        ddf = dask_dataframe.read_json(
-            str(path), lines=True, blocksize=blocksize, dtype=False
-        )
+        ddf = dask_dataframe.read_json(str(path), lines=True, blocksize=blocksize, dtype=False)
     meta = _as_text(ddf._meta)
     return ddf.map_partitions(_as_text, meta=meta)
 
@@ -362,14 +371,19 @@ class _Writer:
                 # would otherwise give null columns that later ones break.
                 schema = pa.schema(
                     [
-                        (str(name), pa.float64() if dtype.kind == "f"
-                         else pa.bool_() if dtype.kind == "b" else pa.string())
+                        (
+                            str(name),
+                            pa.float64()
+                            if dtype.kind == "f"
+                            else pa.bool_()
+                            if dtype.kind == "b"
+                            else pa.string(),
+                        )
                         for name, dtype in frame.dtypes.items()
                     ]
                 )
                 self._parquet = pq.ParquetWriter(self.path, schema)
-            table = pa.Table.from_pandas(frame, schema=self._parquet.schema,
-                                         preserve_index=False)
+            table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
             self._parquet.write_table(table)
             return
         first = self._handle is None
@@ -411,9 +425,12 @@ def _client(scheduler: str | None) -> Iterator[distributed.Client]:
         return
     # One single-threaded process per core: scoring holds the GIL. ":0" puts
     # the scheduler's HTTP server on a free port: the default 8787 may be taken.
-    with distributed.LocalCluster(
-        processes=True, threads_per_worker=1, dashboard_address=":0"
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            processes=True, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 

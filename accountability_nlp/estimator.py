@@ -13,8 +13,7 @@ only stores parameters, learned state ends in ``_``, ``fit`` returns
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,9 +26,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from .errors import check_one_of, check_text_batch
-from .features import NoteFeatures, featurize
+from .features import NAMED_FEATURES, FeatureBatch, NoteFeatures, featurize_batch
 from .preprocessing import make_docs
 
 __all__ = ["AccountabilityClassifier", "NoteVectorizer", "term_columns"]
@@ -105,12 +105,12 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         self.spacy_model = spacy_model
         self.batch_size = batch_size
 
-    def featurize(self, X: Iterable[Any]) -> list[NoteFeatures]:
-        """Run the spaCy pipeline and extract each note's features."""
-        return [note for _, note in self.featurize_docs(X)]
+    def featurize_batches(self, X: Iterable[Any]) -> Iterator[tuple[list[Doc], FeatureBatch]]:
+        """Run the spaCy pipeline and yield each batch's ``Doc`` objects and features.
 
-    def featurize_docs(self, X: Iterable[Any]) -> list[tuple[Doc, NoteFeatures]]:
-        """Like :meth:`featurize`, keeping each note's ``Doc`` (for explanations)."""
+        Batches of ``batch_size`` notes, in order: the caller holds one batch
+        at a time, so memory does not grow with the input.
+        """
         texts = check_text_batch(X, owner=type(self).__name__)
         settings = {
             "ngram_range": tuple(self.ngram_range),
@@ -120,7 +120,8 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         docs = make_docs(
             (str(t) for t in texts), spacy_model=self.spacy_model, batch_size=self.batch_size
         )
-        return [(doc, featurize(doc, **settings)) for doc in docs]  # type: ignore[arg-type]
+        for chunk in minibatch(docs, self.batch_size):
+            yield chunk, featurize_batch(chunk, **settings)  # type: ignore[arg-type]
 
     def fit(self, X: Iterable[str], y: Any = None) -> NoteVectorizer:
         """Learn term weights and cue feature names from notes."""
@@ -129,47 +130,60 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X: Iterable[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         """Fit, then transform, running the spaCy pipeline only once."""
-        notes = self.featurize(X)
-        counts, _ = self._term_counts(notes)
+        batches = [batch for _, batch in self.featurize_batches(X)]
+        counts = sp.vstack([self._term_counts(batch)[0] for batch in batches], format="csr")
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.cues_ = DictVectorizer().fit([note.named for note in notes])
-        return self._stack(counts, notes)
+        named = [batch.named(i) for batch in batches for i in range(len(batch))]
+        self.cues_ = DictVectorizer().fit(named)
+        return self._stack(counts, batches)
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """Return the feature matrix, one row per note."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        return self.transform_notes(self.featurize(X))[0]
+        rows = [self.transform_batch(batch)[0] for _, batch in self.featurize_batches(X)]
+        if not rows:
+            return sp.csr_matrix((0, self.n_features + len(self.cues_.vocabulary_)))
+        return sp.vstack(rows, format="csr")
 
-    def transform_notes(
-        self, notes: Sequence[NoteFeatures]
-    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
-        """Vectorize featurized notes; also return each term's column, per note."""
+    def transform_batch(self, batch: FeatureBatch) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Vectorize a featurized batch; also return each term's hashed column."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        counts, columns = self._term_counts(notes)
-        return self._stack(counts, notes), columns
+        counts, columns = self._term_counts(batch)
+        return self._stack(counts, [batch]), columns
 
-    def _term_counts(
-        self, notes: Sequence[NoteFeatures]
-    ) -> tuple[sp.csr_matrix, list[np.ndarray]]:
-        # One numpy pass over the whole batch's keys, not one per note.
-        lengths = [len(note.term_keys) for note in notes]
-        indptr = np.zeros(len(notes) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        keys = np.fromiter(
-            itertools.chain.from_iterable(note.term_keys for note in notes),
-            dtype=np.uint64,
-            count=int(indptr[-1]),
-        )
-        indices = (keys % np.uint64(self.n_features)).astype(np.int64)
+    def _term_counts(self, batch: FeatureBatch) -> tuple[sp.csr_matrix, np.ndarray]:
+        columns = (batch.term_keys % np.uint64(self.n_features)).astype(np.int64)
         counts = sp.csr_matrix(
-            (np.ones(len(indices)), indices, indptr), shape=(len(notes), self.n_features)
+            (np.ones(len(columns)), columns, batch.term_indptr),
+            shape=(len(batch), self.n_features),
         )
         counts.sum_duplicates()
-        return counts, np.split(indices, indptr[1:-1])
+        return counts, columns
 
-    def _stack(self, counts: sp.spmatrix, notes: Sequence[NoteFeatures]) -> sp.csr_matrix:
+    def _named_matrix(self, batches: Sequence[FeatureBatch]) -> sp.csr_matrix:
+        # The same matrix DictVectorizer.transform would build from dicts,
+        # straight from the batch's feature indices.
+        vocabulary = self.cues_.vocabulary_
+        column_of = np.array([vocabulary.get(name, -1) for name in NAMED_FEATURES])
+        rows, columns, values, offset = [np.zeros(0, dtype=np.int64)], [], [], 0
+        columns.append(rows[0])
+        values.append(np.zeros(0))
+        for batch in batches:
+            column = column_of[batch.named_ids]
+            known = column >= 0
+            note = np.repeat(np.arange(len(batch)), np.diff(batch.named_indptr))
+            rows.append(note[known] + offset)
+            columns.append(column[known])
+            values.append(batch.named_values[known])
+            offset += len(batch)
+        return sp.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+            shape=(offset, len(vocabulary)),
+        )
+
+    def _stack(self, counts: sp.spmatrix, batches: Sequence[FeatureBatch]) -> sp.csr_matrix:
         tfidf = self.tfidf_.transform(counts)
-        cues = self.cues_.transform([note.named for note in notes]) * self.cue_weight
+        cues = self._named_matrix(batches) * self.cue_weight
         return sp.hstack([tfidf, cues], format="csr")
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

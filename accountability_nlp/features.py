@@ -15,9 +15,10 @@ When the ``Doc`` carries a dependency parse (an opt-in trained pipeline),
 parse-based features are added: the grammatical subject of failure verbs and
 passive voice.
 
-This runs once per note on the prediction path, so it works on token arrays
-(``Doc.to_array``) rather than ``Token`` objects, and represents each term by
-a 64-bit key computed from spaCy's lemma hashes instead of a string: an
+This is the prediction path's hot loop, so :func:`featurize_batch` works on
+a whole batch of notes at once: one ``Doc.to_array`` per note, then numpy
+over the batch's tokens end to end, never a Python loop per token. Each term
+is a 64-bit key computed from spaCy's lemma hashes instead of a string: an
 n-gram's key folds its words' hashes together. Keys are stable across
 processes and machines, and no string of the note is kept in them.
 :func:`note_terms` spells the terms out for people.
@@ -25,23 +26,27 @@ processes and machines, and no string of the note is kept in them.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 from spacy.attrs import DEP, IS_PUNCT, IS_SPACE, LEMMA, ORTH, SENT_START
 from spacy.strings import hash_string  # type: ignore[attr-defined]  # not in the stubs
 from spacy.tokens import Doc
 
-from .cues import CUE_LEXICON
+from .cues import CATEGORIES, CUE_LEXICON
 from .preprocessing import CUES_KEY
 
 __all__ = [
+    "NAMED_FEATURES",
     "NEGATION_PREFIX",
     "CueMatch",
+    "FeatureBatch",
     "NoteFeatures",
     "cue_features",
     "featurize",
+    "featurize_batch",
     "note_terms",
     "parse_features",
     "term_text",
@@ -130,166 +135,386 @@ class NoteFeatures:
         return [i >= self.n_plain for i in range(len(self.term_keys))]
 
 
+# (name, first categories, then categories, window in tokens, same sentence
+# rather than same clause): "a cue of `first` followed closely by one of `then`".
+_COMBO_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], int, bool], ...] = (
+    ("self_failure", _SELF, _FAILURE, _AGENT_WINDOW, False),
+    ("external_failure", _EXTERNAL, _FAILURE, _AGENT_WINDOW, False),
+    ("self_regret", _SELF, ("regret",), 2, False),
+    ("external_regret", _EXTERNAL, ("regret",), 2, False),
+    ("contrast_then_self", ("contrast",), _OWNING + _SELF, _TURN_WINDOW, True),
+    ("contrast_then_blame", ("contrast",), _BLAME, _TURN_WINDOW, True),
+    ("sarcastic_self_blame", ("sarcasm",), ("responsibility",), _AGENT_WINDOW, False),
+)
+_FLAGS = ("empty_promise_only", "helpless_and_blame", "external_causes_only", "no_self_reference")
+_PARSE_FEATURES = (
+    "dep:passive",
+    "dep:self_subject_of_failure",
+    "dep:other_subject_of_failure",
+    "dep:self_subject_negated",
+    "dep:other_subject_negated",
+)
+#: Every named feature, in a fixed order: batches carry indices into it.
+NAMED_FEATURES: tuple[str, ...] = (
+    *(f"{kind}:{category}" for kind in ("cue", "neg", "end") for category in CATEGORIES),
+    *(rule[0] for rule in _COMBO_RULES),
+    *_FLAGS,
+    *_PARSE_FEATURES,
+)
+_NAMED_ID = {name: i for i, name in enumerate(NAMED_FEATURES)}
+_CATEGORY_ID = {category: i for i, category in enumerate(CATEGORIES)}
+_N_CATEGORIES = len(CATEGORIES)
+
+
+def _category_ids(categories: tuple[str, ...]) -> np.ndarray:
+    return np.array([_CATEGORY_ID[c] for c in categories], dtype=np.int64)
+
+
+_ATTRS = [LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH]
+_KEPT = np.array(sorted(_KEPT_ORTHS), dtype=np.uint64)
+_NEGATOR_ARRAY = np.array(sorted(_NEGATOR_KEYS), dtype=np.uint64)
+_BREAKER_ARRAY = np.array(sorted(_BREAKER_KEYS), dtype=np.uint64)
+_FOLD = np.uint64(_FOLD_INT)
+_NEGATION_SALT = np.uint64(_NEGATION_SALT_INT)
+_OWNING_IDS = _category_ids(_OWNING)
+_BLAME_IDS = _category_ids(_BLAME)
+
+
+def _indptr(owner: np.ndarray, n: int) -> np.ndarray:
+    """Row pointer of items sorted by ``owner`` (values in ``range(n)``)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=indptr[1:])
+    return indptr
+
+
 @dataclass(frozen=True)
-class _Rows:
-    """Per-token lemma key, flags, sentence and clause index, negation scope."""
+class _Tokens:
+    """The tokens of a batch of notes, one array entry per token, notes end to end.
 
-    lemma_keys: list[int]
-    punct: list[bool]
-    sentence: list[int]
-    clause: list[int]
-    scoped: list[bool]
+    Sentence and clause indices count across the batch, so two tokens share
+    one only if they share a note too.
+    """
 
-
-def _token_rows(doc: Doc) -> _Rows:
-    # One pass in plain Python over one array: on a 40-word note this beats
-    # a dozen numpy calls, each of which costs more to set up than to run.
-    keys: list[int] = []
-    punct: list[bool] = []
-    sentence: list[int] = []
-    clause: list[int] = []
-    scoped: list[bool] = []
-    current_sentence, current_clause, remaining = -1, 0, 0
-    rows = doc.to_array([LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH]).tolist()
-    for lemma, is_punct, is_space, sent_start, orth in rows:
-        if sent_start == 1 or current_sentence < 0:
-            current_sentence += 1
-        mark = bool(is_punct or is_space)
-        if mark:
-            current_clause += 1
-        is_break = mark and orth not in _KEPT_ORTHS
-        in_scope = False
-        if is_break or lemma in _BREAKER_KEYS:
-            remaining = 0
-        elif lemma in _NEGATOR_KEYS:
-            remaining = _SCOPE_WORDS
-        elif remaining:
-            in_scope = True
-            remaining -= 1
-        keys.append(lemma)
-        punct.append(is_break)
-        sentence.append(current_sentence)
-        clause.append(current_clause)
-        scoped.append(in_scope)
-    return _Rows(keys, punct, sentence, clause, scoped)
+    offsets: np.ndarray  # index of each note's first token; one more entry at the end
+    note: np.ndarray  # which note each token belongs to
+    lemma: np.ndarray  # lemma hash
+    is_break: np.ndarray  # punctuation or space (not "!"/"?"): ends n-grams and scopes
+    sentence: np.ndarray
+    clause: np.ndarray  # stretch between two punctuation marks or spaces
+    clause_in_note: np.ndarray  # the same, counted from 0 in each note
+    scoped: np.ndarray  # inside the scope of a preceding negation
 
 
-def _terms(
-    rows: _Rows, ngram_range: tuple[int, int], negation_marking: bool
-) -> tuple[list[int], list[tuple[int, int]], int]:
-    """Keys and spans of the n-grams within each sentence; count of plain n-grams."""
-    words = [i for i, is_punct in enumerate(rows.punct) if not is_punct]
-    unigrams = [rows.lemma_keys[i] for i in words]
-    sentence = [rows.sentence[i] for i in words]
-    keys: list[int] = []
-    spans: list[tuple[int, int]] = []
+def _token_table(docs: Sequence[Doc]) -> _Tokens:
+    lengths = np.fromiter((len(doc) for doc in docs), dtype=np.int64, count=len(docs))
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    # One Doc.to_array per note, then numpy over the whole batch at once.
+    arrays = [doc.to_array(_ATTRS) for doc in docs if len(doc)]
+    rows = np.concatenate(arrays) if arrays else np.zeros((0, len(_ATTRS)), dtype=np.uint64)
+    lemma, is_punct, is_space, sent_start, orth = rows.T
+    position = np.arange(len(rows))
+    first = np.zeros(len(rows), dtype=bool)
+    first[offsets[:-1][lengths > 0]] = True
+    mark = (is_punct != 0) | (is_space != 0)
+    is_break = mark & ~np.isin(orth, _KEPT)
+    sentence = np.cumsum((sent_start == 1) | first) - 1
+    clause = np.cumsum(mark | first)
+    # Marks before each token in its own note, the token included.
+    marks = np.cumsum(mark)
+    clause_in_note = marks - np.repeat(marks[first] - mark[first], lengths[lengths > 0])
+    # A negation's scope: the words after a negator, up to _SCOPE_WORDS, until
+    # a break. Each token looks back to the last negator, break or note start.
+    reset = is_break | np.isin(lemma, _BREAKER_ARRAY)
+    negator = ~reset & np.isin(lemma, _NEGATOR_ARRAY)
+    last = np.maximum.accumulate(np.where(reset | negator | first, position, -1))
+    scoped = ~(reset | negator) & negator[last] & (position - last <= _SCOPE_WORDS)
+    return _Tokens(
+        offsets=offsets,
+        note=np.repeat(np.arange(len(docs)), lengths),
+        lemma=lemma,
+        is_break=is_break,
+        sentence=sentence,
+        clause=clause,
+        clause_in_note=clause_in_note,
+        scoped=scoped,
+    )
+
+
+def _batch_terms(
+    tokens: _Tokens, ngram_range: tuple[int, int], negation_marking: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keys, global token spans and negation flags of all terms, grouped by note.
+
+    Within a note: unigrams, then longer n-grams, then ``NOT_`` terms, each
+    in text order.
+    """
+    words = np.flatnonzero(~tokens.is_break)
+    unigrams = tokens.lemma[words]
+    sentence = tokens.sentence[words]
+    keys, starts, ends = [], [], []
     low, high = ngram_range
     grams = unigrams
     for n in range(1, high + 1):
         if n > 1:
             # Fold the next word into each (n-1)-gram's key, modulo 2**64.
-            grams = [(g * _FOLD_INT + u) & _MASK for g, u in zip(grams, unigrams[n - 1 :])]
+            grams = grams[:-1] * _FOLD + unigrams[n - 1 :]
         if n < low:
             continue
-        if n == 1:
-            keys += grams
-            spans += [(i, i + 1) for i in words]
-            continue
-        for k, key in enumerate(grams):
-            if sentence[k] == sentence[k + n - 1]:
-                keys.append(key)
-                spans.append((words[k], words[k + n - 1] + 1))
-    n_plain = len(keys)
+        within = sentence[: len(grams)] == sentence[n - 1 :]  # n-grams stay in a sentence
+        keys.append(grams[within])
+        starts.append(words[: len(grams)][within])
+        ends.append(words[n - 1 :][within] + 1)
+    n_plain = sum(len(k) for k in keys)
     if negation_marking:
-        for i, in_scope in enumerate(rows.scoped):
-            if in_scope:
-                keys.append(rows.lemma_keys[i] ^ _NEGATION_SALT_INT)
-                spans.append((i, i + 1))
-    return keys, spans, n_plain
+        scoped = np.flatnonzero(tokens.scoped)
+        keys.append(tokens.lemma[scoped] ^ _NEGATION_SALT)
+        starts.append(scoped)
+        ends.append(scoped + 1)
+    all_starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    negated = np.arange(len(all_starts)) >= n_plain
+    order = np.argsort(tokens.note[all_starts], kind="stable")
+    return (
+        np.concatenate(keys)[order] if keys else np.zeros(0, dtype=np.uint64),
+        all_starts[order],
+        (np.concatenate(ends) if ends else all_starts)[order],
+        negated[order],
+    )
 
 
-def _cue_matches(doc: Doc, rows: _Rows) -> list[CueMatch]:
-    matches = doc._.get(CUES_KEY) if Doc.has_extension(CUES_KEY) else None
-    return [
-        CueMatch(
-            category,
-            start,
-            end,
-            rows.sentence[start],
-            rows.clause[start],
-            rows.scoped[start],
-        )
-        for category, start, end in matches or ()
-    ]
+@dataclass(frozen=True)
+class _Cues:
+    """The cue matches of a batch, grouped by note; starts are batch token indices."""
+
+    note: np.ndarray
+    category: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    negated: np.ndarray
+
+
+def _batch_cues(docs: Sequence[Doc], tokens: _Tokens) -> _Cues:
+    if Doc.has_extension(CUES_KEY):
+        found = [doc._.get(CUES_KEY) or () for doc in docs]
+    else:
+        found = [() for _ in docs]
+    counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+    flat = [match for matches in found for match in matches]
+    note = np.repeat(np.arange(len(docs)), counts)
+    category = np.fromiter((_CATEGORY_ID[m[0]] for m in flat), dtype=np.int64, count=len(flat))
+    start = np.fromiter((m[1] for m in flat), dtype=np.int64, count=len(flat))
+    end = np.fromiter((m[2] for m in flat), dtype=np.int64, count=len(flat))
+    start += tokens.offsets[note]
+    end += tokens.offsets[note]
+    return _Cues(note, category, start, end, tokens.scoped[start])
 
 
 def _followed_within(
-    by_category: dict[str, list[CueMatch]],
-    first: tuple[str, ...],
-    then: tuple[str, ...],
-    window: int,
-    *,
-    same_sentence: bool = False,
-) -> int:
-    """Count cues of ``first`` followed closely by ``then`` in one clause (or sentence)."""
-    # Plain loops over (start, unit) pairs: this runs seven times per note.
-    if same_sentence:
-        followers = [(b.start, b.sentence) for c in then for b in by_category.get(c, ())]
-    else:
-        followers = [(b.start, b.clause) for c in then for b in by_category.get(c, ())]
-    if not followers:
-        return 0
-    count = 0
-    for category in first:
-        for a in by_category.get(category, ()):
-            start, unit = a.start, (a.sentence if same_sentence else a.clause)
-            for b_start, b_unit in followers:
-                if b_unit == unit and 0 < b_start - start <= window:
-                    count += 1
-                    break
-    return count
+    cues: _Cues, unit: np.ndarray, first: np.ndarray, then: np.ndarray, window: int, n_notes: int
+) -> np.ndarray:
+    """Per note: cues of ``first`` followed closely by one of ``then`` in the same unit."""
+    leaders = cues.start[np.isin(cues.category, first)]
+    followers = np.unique(cues.start[np.isin(cues.category, then)])
+    if not len(leaders) or not len(followers):
+        return np.zeros(n_notes, dtype=np.int64)
+    # Units are runs of tokens, so if the nearest follower after a leader is
+    # out of its unit, every later one is too.
+    nearest = followers[
+        np.minimum(np.searchsorted(followers, leaders, side="right"), len(followers) - 1)
+    ]
+    close = (nearest > leaders) & (nearest - leaders <= window) & (unit[nearest] == unit[leaders])
+    return np.bincount(cues.note[np.isin(cues.category, first)][close], minlength=n_notes)
 
 
-def _named_features(matches: list[CueMatch]) -> dict[str, float]:
-    counts: dict[str, float] = {}
-    by_category: dict[str, list[CueMatch]] = {}
-    last_sentence = max((m.sentence for m in matches), default=-1)
-    for m in matches:
-        by_category.setdefault(m.category, []).append(m)
-        name = ("neg:" if m.negated else "cue:") + m.category
-        counts[name] = counts.get(name, 0.0) + 1.0
-        if m.sentence == last_sentence:
-            counts["end:" + m.category] = counts.get("end:" + m.category, 0.0) + 1.0
+def _batch_named(
+    tokens: _Tokens, cues: _Cues, n_notes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Note, feature index (into NAMED_FEATURES) and value of each named feature."""
+    per_category = np.zeros((n_notes, _N_CATEGORIES), dtype=np.int64)
+    np.add.at(per_category, (cues.note, cues.category), 1)
+    sentence = tokens.sentence[cues.start]
+    last_sentence = np.full(n_notes, -1, dtype=np.int64)
+    np.maximum.at(last_sentence, cues.note, sentence)
+    at_end = sentence == last_sentence[cues.note]
+    # Keys note * F + feature of each cue count: cue:/neg: and end:.
+    n_named = len(NAMED_FEATURES)
+    kind_offset = np.where(cues.negated, _N_CATEGORIES, 0)
+    keys = [
+        cues.note * n_named + kind_offset + cues.category,
+        cues.note[at_end] * n_named + 2 * _N_CATEGORIES + cues.category[at_end],
+    ]
+    counts: list[np.ndarray] = []
+    for name, first, then, window, same_sentence in _COMBO_RULES:
+        unit = tokens.sentence if same_sentence else tokens.clause
+        per_note = _followed_within(
+            cues, unit, _category_ids(first), _category_ids(then), window, n_notes
+        )
+        hit = np.flatnonzero(per_note)
+        keys.append(hit * n_named + _NAMED_ID[name])
+        counts.append(per_note[hit])
 
-    combos = {
-        "self_failure": _followed_within(by_category, _SELF, _FAILURE, _AGENT_WINDOW),
-        "external_failure": _followed_within(by_category, _EXTERNAL, _FAILURE, _AGENT_WINDOW),
-        "self_regret": _followed_within(by_category, _SELF, ("regret",), 2),
-        "external_regret": _followed_within(by_category, _EXTERNAL, ("regret",), 2),
-        "contrast_then_self": _followed_within(
-            by_category, ("contrast",), _OWNING + _SELF, _TURN_WINDOW, same_sentence=True
-        ),
-        "contrast_then_blame": _followed_within(
-            by_category, ("contrast",), _BLAME, _TURN_WINDOW, same_sentence=True
-        ),
-        "sarcastic_self_blame": _followed_within(
-            by_category, ("sarcasm",), ("responsibility",), _AGENT_WINDOW
-        ),
-    }
-    counts.update({name: float(value) for name, value in combos.items() if value})
-    owned = any(not m.negated for c in _OWNING for m in by_category.get(c, ()))
-    if "empty_promise" in by_category and not owned:
-        counts["empty_promise_only"] = 1.0
-    if "helplessness" in by_category and any(c in by_category for c in _BLAME):
-        counts["helpless_and_blame"] = 1.0
-    external = sum(len(by_category.get(c, ())) for c in ("external_actor", "external_event"))
-    if external >= 2 and not owned and "helplessness" not in by_category:
+    owned = np.zeros(n_notes, dtype=bool)
+    owned[cues.note[np.isin(cues.category, _OWNING_IDS) & ~cues.negated]] = True
+    has = per_category > 0
+    external = per_category[:, _CATEGORY_ID["external_actor"]]
+    external = external + per_category[:, _CATEGORY_ID["external_event"]]
+    helpless = has[:, _CATEGORY_ID["helplessness"]]
+    flags = {
+        "empty_promise_only": has[:, _CATEGORY_ID["empty_promise"]] & ~owned,
+        "helpless_and_blame": helpless & has[:, _BLAME_IDS].any(axis=1),
         # A list of outside causes with no part owned: deflection's plainest form.
-        counts["external_causes_only"] = 1.0
-    if not owned and "self_agent" not in by_category:
-        counts["no_self_reference"] = 1.0
+        "external_causes_only": (external >= 2) & ~owned & ~helpless,
+        "no_self_reference": ~owned & ~has[:, _CATEGORY_ID["self_agent"]],
+    }
+    nonempty = np.diff(tokens.offsets) > 0
+    for name, flag in flags.items():
+        keys.append(np.flatnonzero(flag & nonempty) * n_named + _NAMED_ID[name])
+
+    # Cue counts come one key per occurrence; the rest with their counts.
+    single, single_counts = np.unique(np.concatenate(keys[:2]), return_counts=True)
+    n_flags = sum(len(k) for k in keys[2 + len(_COMBO_RULES) :])
+    all_keys = np.concatenate([single, *keys[2:]])
+    all_counts = np.concatenate([single_counts, *counts, np.ones(n_flags, dtype=np.int64)])
+    order = np.argsort(all_keys, kind="stable")
+    all_keys, all_counts = all_keys[order], all_counts[order]
     # log1p: one repeated word should not dominate a note.
-    return {name: math.log1p(value) for name, value in counts.items()}
+    return all_keys // n_named, all_keys % n_named, np.log1p(all_counts)
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """The features of a batch of notes as flat arrays, grouped by note.
+
+    Built by :func:`featurize_batch`; the vectorizer reads the arrays
+    directly, and :meth:`note` gives one note's :class:`NoteFeatures`.
+
+    Attributes
+    ----------
+    term_keys : ndarray of uint64
+        One key per n-gram term occurrence, notes end to end.
+    term_starts, term_ends : ndarray of int
+        Token offsets of each term in its note.
+    term_negated : ndarray of bool
+        Whether each term is a ``NOT_<lemma>`` term.
+    term_indptr : ndarray of int
+        Terms of note ``i`` are ``term_indptr[i]:term_indptr[i + 1]``.
+    named_ids, named_values, named_indptr : ndarray
+        Named features: index into :data:`NAMED_FEATURES`, value, row pointer.
+    cue_category, cue_starts, cue_ends, cue_sentences, cue_clauses, cue_negated, cue_indptr
+        The cues: index into :data:`~accountability_nlp.cues.CATEGORIES`,
+        token span, sentence and clause in the note, negation; row pointer.
+    """
+
+    term_keys: np.ndarray
+    term_starts: np.ndarray
+    term_ends: np.ndarray
+    term_negated: np.ndarray
+    term_indptr: np.ndarray
+    named_ids: np.ndarray
+    named_values: np.ndarray
+    named_indptr: np.ndarray
+    cue_category: np.ndarray
+    cue_starts: np.ndarray
+    cue_ends: np.ndarray
+    cue_sentences: np.ndarray
+    cue_clauses: np.ndarray
+    cue_negated: np.ndarray
+    cue_indptr: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.term_indptr) - 1
+
+    def named(self, i: int) -> dict[str, float]:
+        """Named features of note ``i``."""
+        span = slice(self.named_indptr[i], self.named_indptr[i + 1])
+        return {
+            NAMED_FEATURES[k]: v
+            for k, v in zip(self.named_ids[span].tolist(), self.named_values[span].tolist())
+        }
+
+    def note(self, i: int) -> NoteFeatures:
+        """The features of note ``i`` as Python lists."""
+        terms = slice(self.term_indptr[i], self.term_indptr[i + 1])
+        cues = slice(self.cue_indptr[i], self.cue_indptr[i + 1])
+        return NoteFeatures(
+            term_keys=self.term_keys[terms].tolist(),
+            term_spans=list(zip(self.term_starts[terms].tolist(), self.term_ends[terms].tolist())),
+            n_plain=int((~self.term_negated[terms]).sum()),
+            named=self.named(i),
+            cues=[
+                CueMatch(CATEGORIES[c], *rest)
+                for c, *rest in zip(
+                    self.cue_category[cues].tolist(),
+                    self.cue_starts[cues].tolist(),
+                    self.cue_ends[cues].tolist(),
+                    self.cue_sentences[cues].tolist(),
+                    self.cue_clauses[cues].tolist(),
+                    self.cue_negated[cues].tolist(),
+                )
+            ],
+        )
+
+
+def featurize_batch(
+    docs: Sequence[Doc],
+    *,
+    ngram_range: tuple[int, int] = (1, 3),
+    negation_marking: bool = True,
+    parse: bool = True,
+) -> FeatureBatch:
+    """Return the features of many notes at once (see :func:`featurize`).
+
+    One ``Doc.to_array`` per note; everything else runs as numpy operations
+    over the whole batch, which is what makes batch prediction fast.
+
+    Examples
+    --------
+    >>> from accountability_nlp.preprocessing import get_pipeline
+    >>> nlp = get_pipeline()
+    >>> batch = featurize_batch([nlp("We lost."), nlp(""), nlp("Legal never replied.")])
+    >>> len(batch), batch.note(1).term_keys, batch.note(2).named["external_failure"] > 0
+    (3, [], True)
+    """
+    tokens = _token_table(docs)
+    keys, starts, ends, negated = _batch_terms(tokens, ngram_range, negation_marking)
+    term_note = tokens.note[starts]
+    cues = _batch_cues(docs, tokens)
+    named_note, named_ids, named_values = _batch_named(tokens, cues, len(docs))
+    if parse:
+        extra = [(i, parse_features(doc)) for i, doc in enumerate(docs)]
+        extra_note = [i for i, found in extra for _ in found]
+        if extra_note:
+            named_note = np.concatenate([named_note, extra_note])
+            named_ids = np.concatenate(
+                [named_ids, [_NAMED_ID[name] for _, found in extra for name in found]]
+            )
+            named_values = np.concatenate(
+                [named_values, [value for _, found in extra for value in found.values()]]
+            )
+            order = np.argsort(named_note, kind="stable")
+            named_note, named_ids, named_values = (
+                named_note[order],
+                named_ids[order],
+                named_values[order],
+            )
+    cue_first = tokens.offsets[cues.note]  # notes with cues have tokens
+    return FeatureBatch(
+        term_keys=keys,
+        term_starts=starts - tokens.offsets[term_note],
+        term_ends=ends - tokens.offsets[term_note],
+        term_negated=negated,
+        term_indptr=_indptr(term_note, len(docs)),
+        named_ids=named_ids,
+        named_values=named_values,
+        named_indptr=_indptr(named_note, len(docs)),
+        cue_category=cues.category,
+        cue_starts=cues.start - cue_first,
+        cue_ends=cues.end - cue_first,
+        cue_sentences=tokens.sentence[cues.start] - tokens.sentence[cue_first],
+        cue_clauses=tokens.clause_in_note[cues.start],
+        cue_negated=cues.negated,
+        cue_indptr=_indptr(cues.note, len(docs)),
+    )
 
 
 def featurize(
@@ -306,6 +531,7 @@ def featurize(
     negation's scope; masked spans appear as their placeholder (``<email>``).
     The named features are the cue counts and their combinations, plus
     :func:`parse_features` when ``parse`` is true and the ``Doc`` is parsed.
+    For many notes, :func:`featurize_batch` is much faster.
 
     Examples
     --------
@@ -316,15 +542,9 @@ def featurize(
     >>> note.named["neg:responsibility"] > 0
     True
     """
-    if not len(doc):
-        return NoteFeatures([], [], 0, {}, [])
-    rows = _token_rows(doc)
-    keys, spans, n_plain = _terms(rows, ngram_range, negation_marking)
-    cues = _cue_matches(doc, rows)
-    named = _named_features(cues)
-    if parse:
-        named.update(parse_features(doc))
-    return NoteFeatures(keys, spans, n_plain, named, cues)
+    return featurize_batch(
+        [doc], ngram_range=ngram_range, negation_marking=negation_marking, parse=parse
+    ).note(0)
 
 
 def term_text(doc: Doc, start: int, end: int, negated: bool = False) -> str:

@@ -527,7 +527,9 @@ def _chunks(
                 if problems <= _MAX_LOGGED_PROBLEMS:
                     logger.warning(
                         "%s, line %d: %s; the row is kept and marked unscorable.",
-                        name, line, reason,
+                        name,
+                        line,
+                        reason,
                     )
                 elif problems == _MAX_LOGGED_PROBLEMS + 1:
                     logger.warning("%s has more malformed rows; not logging each one.", name)

@@ -606,8 +606,11 @@ def audit_labels(
         )
     cv = check_positive_int(cv, param="cv", owner=owner, minimum=2)
     min_words = check_positive_int(min_words, param="min_words", owner=owner)
-    params = {"calibration": None, "random_state": random_state,
-              **_check_model_params(model_params, owner)}
+    params = {
+        "calibration": None,
+        "random_state": random_state,
+        **_check_model_params(model_params, owner),
+    }
     usable = np.asarray(
         [i for i, note in enumerate(notes) if unscorable_reason(note) is None], dtype=np.int64
     )
@@ -616,8 +619,12 @@ def audit_labels(
 
     logger.info("Auditing %d labeled notes with %d-fold cross-validation.", len(usable), cv)
     proba = _out_of_fold_proba(
-        [notes[i] for i in usable], usable_labels,
-        cv=cv, random_state=random_state, params=params, n_jobs=n_jobs,
+        [notes[i] for i in usable],
+        usable_labels,
+        cv=cv,
+        random_state=random_state,
+        params=params,
+        n_jobs=n_jobs,
     )
     given_index = np.asarray([LABELS.index(label) for label in usable_labels])
     suspects, thresholds = _suspects(proba, given_index, usable)
@@ -655,6 +662,8 @@ def audit_labels(
     )
     logger.info(
         "Audit found %d suspects, %d conflicting near-duplicate pairs, %d short notes.",
-        len(audit.suspects), len(audit.conflicts), len(audit.short_notes),
+        len(audit.suspects),
+        len(audit.conflicts),
+        len(audit.short_notes),
     )
     return audit

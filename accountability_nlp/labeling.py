@@ -61,8 +61,7 @@ SAMPLING_STRATEGIES: tuple[str, ...] = ("uncertainty", "random", "stratified")
 # (question, what it means, invented example, label it gives)
 _QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
     (
-        "Does the writer own a concrete part of the loss, or say concretely what "
-        "they will change?",
+        "Does the writer own a concrete part of the loss, or say concretely what they will change?",
         "Something the writer (or 'we', their own selling team) did, skipped or decided, "
         "named clearly enough that a manager could check it; or a specific change for next "
         "time. It wins even when the note also blames the customer, the product or the price.",
@@ -338,8 +337,7 @@ def attach_rows(table: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """
     if "position" not in table.columns:
         raise ValueError(
-            "attach_rows needs a 'position' column in 'table'. "
-            f"Got columns {list(table.columns)}."
+            f"attach_rows needs a 'position' column in 'table'. Got columns {list(table.columns)}."
         )
     rows = frame.iloc[table["position"].to_numpy(dtype=np.int64)].reset_index(drop=True)
     rows.columns = [f"input_{c}" if c in table.columns else c for c in rows.columns]
@@ -369,14 +367,29 @@ def _kappa_reading(kappa: float) -> str:
             "misaligned. Check the file, then go through the disagreements together."
         )
     bands = (
-        (0.2, "slight", "the labels are close to guesswork; go through the guide together "
-         "before labeling more"),
-        (0.4, "fair", "the labelers share the basics but split on many notes; go through "
-         "the disagreements with the guide and agree on the rules"),
-        (0.6, "moderate", "the easy notes agree but the hard ones do not; settle the "
-         "disagreements and label a second shared batch before scaling up"),
-        (0.8, "substantial", "good enough to label at scale; review the remaining "
-         "disagreements for a rule that is still read two ways"),
+        (
+            0.2,
+            "slight",
+            "the labels are close to guesswork; go through the guide together before labeling more",
+        ),
+        (
+            0.4,
+            "fair",
+            "the labelers share the basics but split on many notes; go through "
+            "the disagreements with the guide and agree on the rules",
+        ),
+        (
+            0.6,
+            "moderate",
+            "the easy notes agree but the hard ones do not; settle the "
+            "disagreements and label a second shared batch before scaling up",
+        ),
+        (
+            0.8,
+            "substantial",
+            "good enough to label at scale; review the remaining "
+            "disagreements for a rule that is still read two ways",
+        ),
     )
     for upper, name, advice in bands:
         if kappa < upper:

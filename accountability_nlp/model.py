@@ -246,26 +246,30 @@ class Model:
     def _analyze(self, notes: Sequence[str], top_k: int) -> tuple[np.ndarray, list[list[Evidence]]]:
         """Probabilities and evidence for scorable notes, parsing each once."""
         vectorizer = self.estimator.vectorizer_
-        parsed = vectorizer.featurize_docs(notes)
-        docs = [doc for doc, _ in parsed]
-        features = [note for _, note in parsed]
-        matrix, columns = vectorizer.transform_notes(features)
-        proba = self.estimator.predict_proba_matrix(matrix)
         weights = self._centred_weights()
         cue_names = list(vectorizer.cues_.get_feature_names_out())
-        evidence = [
-            evidence_for_note(
-                doc,
-                note,
-                note_columns,
-                matrix[i],
-                weights[int(np.argmax(proba[i]))],
-                cue_names=cue_names,
-                n_features=vectorizer.n_features,
-                top_k=top_k,
-            )
-            for i, (doc, note, note_columns) in enumerate(zip(docs, features, columns))
-        ]
+        probas: list[np.ndarray] = []
+        evidence: list[list[Evidence]] = []
+        # One batch at a time: its Docs are dropped before the next is parsed.
+        for docs, batch in vectorizer.featurize_batches(notes):
+            matrix, columns = vectorizer.transform_batch(batch)
+            proba = self.estimator.predict_proba_matrix(matrix)
+            probas.append(proba)
+            for i, doc in enumerate(docs):
+                terms = slice(batch.term_indptr[i], batch.term_indptr[i + 1])
+                evidence.append(
+                    evidence_for_note(
+                        doc,
+                        batch.note(i),
+                        columns[terms],
+                        matrix[i],
+                        weights[int(np.argmax(proba[i]))],
+                        cue_names=cue_names,
+                        n_features=vectorizer.n_features,
+                        top_k=top_k,
+                    )
+                )
+        proba = np.concatenate(probas) if probas else np.zeros((0, len(self.classes_)))
         return proba, evidence
 
     def explain(self, text: str, *, top_k: int = 8) -> Explanation:

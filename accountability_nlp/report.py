@@ -263,8 +263,7 @@ def _check_column(columns: list[str], value: Any, *, param: str) -> None:
     if value in columns:
         return
     message = (
-        f"The {param!r} parameter of summarize must be one of {columns}. "
-        f"Got {value!r} instead."
+        f"The {param!r} parameter of summarize must be one of {columns}. Got {value!r} instead."
     )
     if isinstance(value, str):
         # CRM columns carry prefixes ("Opportunity Owner" for "Owner") that
@@ -403,7 +402,7 @@ def _examples(work: pd.DataFrame, texts: pd.Series | None) -> dict[str, list[Exa
 
 def _unscorable_reason(status: str) -> str:
     if status.startswith("unscorable:"):
-        return status[len("unscorable:"):].strip() or "no reason given"
+        return status[len("unscorable:") :].strip() or "no reason given"
     return "missing status" if not status else "unknown status"
 
 

@@ -333,16 +333,17 @@ def render_html(report_data: ReportData, *, title: str) -> str:
         "for review.</p>",
         _about_section(data),
         f"<h2>Stance mix by {_e(by_name)}</h2>",
-        _mix_chart(data.groups, list(data.by), title=f"Stance mix by {by_name}",
-                   chart_id="groups"),
-        _mix_table(pd.concat([data.groups, _overall_as(data, list(data.by))], ignore_index=True),
-                   list(data.by), list(data.by)),
+        _mix_chart(data.groups, list(data.by), title=f"Stance mix by {by_name}", chart_id="groups"),
+        _mix_table(
+            pd.concat([data.groups, _overall_as(data, list(data.by))], ignore_index=True),
+            list(data.by),
+            list(data.by),
+        ),
     ]
     if data.teams is not None and data.team is not None:
         sections += [
             f"<h2>Stance mix by {_e(data.team)}</h2>",
-            _mix_chart(data.teams, ["team"], title=f"Stance mix by {data.team}",
-                       chart_id="teams"),
+            _mix_chart(data.teams, ["team"], title=f"Stance mix by {data.team}", chart_id="teams"),
             _mix_table(data.teams, ["team"], [data.team]),
         ]
     sections += [
@@ -437,15 +438,22 @@ def write_report(
     """
     frame = scored if isinstance(scored, pd.DataFrame) else read_scored(scored)
     data = summarize(
-        frame, by=by, period=period, freq=freq, team=team, min_notes=min_notes,
-        text_column=text_column, prefix=prefix,
+        frame,
+        by=by,
+        period=period,
+        freq=freq,
+        team=team,
+        min_notes=min_notes,
+        text_column=text_column,
+        prefix=prefix,
     )
     if title is None:
         title = f"Deal-loss notes: stance by {' / '.join(data.by)}"
     _atomic_write(Path(output), render_html(data, title=title))
     if summary_json is not None:
-        _atomic_write(Path(summary_json), json.dumps(data.to_dict(), indent=2,
-                                                     ensure_ascii=False) + "\n")
+        _atomic_write(
+            Path(summary_json), json.dumps(data.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        )
     if summary_csv is not None:
         _atomic_write(Path(summary_csv), data.to_frame().to_csv(index=False, float_format="%.4f"))
     return data

@@ -44,6 +44,7 @@ __all__ = ["ScoreSummary", "check_text_column", "score_file", "score_frame"]
 
 logger = logging.getLogger(__name__)
 
+
 def check_text_column(columns: list[str], text_column: str, *, owner: str) -> None:
     """Raise a clear error if ``text_column`` is not among ``columns``.
 
@@ -359,7 +360,9 @@ def score_file(
     # A run that could be resumed always keeps its resume state, so that a run
     # killed without resume=True can still be continued.
     resumable = (
-        input is not None and str(input) != "-" and not reads_sql
+        input is not None
+        and str(input) != "-"
+        and not reads_sql
         and out_format in APPENDABLE_FORMATS
     )
     if resume and not resumable:
@@ -395,8 +398,9 @@ def score_file(
     writer = (
         open_writer(sql=sql, table=output_table)
         if output_table is not None
-        else open_writer(output, resume_offset=checkpoint.partial_bytes if checkpoint and skip
-                         else None)
+        else open_writer(
+            output, resume_offset=checkpoint.partial_bytes if checkpoint and skip else None
+        )
     )
     scored = _scored_chunks(
         itertools.islice(itertools.chain([first], chunks), skip, None),  # skip: already written
@@ -493,9 +497,7 @@ def _check_destination(
     elif output is None:
         raise ValueError("score_file needs an output file, or sql= with output_table=.")
     elif (
-        input is not None
-        and str(input) != "-"
-        and Path(output).resolve() == Path(input).resolve()
+        input is not None and str(input) != "-" and Path(output).resolve() == Path(input).resolve()
     ):
         raise ValueError(
             "The 'output' parameter of score_file must differ from 'input'. "
@@ -573,8 +575,7 @@ def _scored_chunks(
         for frame in chunks:
             # only the notes travel to the worker (with the malformed-row marks)
             notes = frame[[text_column]]
-            pending.append((frame, pool.submit(_score_chunk, _score_in_worker, notes,
-                                               text_column)))
+            pending.append((frame, pool.submit(_score_chunk, _score_in_worker, notes, text_column)))
             if len(pending) >= 2 * workers:
                 done, future = pending.popleft()
                 yield done, future.result()
