@@ -11,7 +11,6 @@ offsets into the original note.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,10 +18,10 @@ import numpy as np
 import scipy.sparse as sp
 from spacy.tokens import Doc
 
-from .cues import CUE_SIGNALS
-from .features import NoteFeatures
+from .cues import CATEGORIES, CUE_SIGNALS
+from .features import FeatureBatch
 
-__all__ = ["Evidence", "evidence_for_note"]
+__all__ = ["Evidence", "evidence_for_batch"]
 
 # Named features that combine categories, and the cue categories they point at.
 _COMPOSITE: dict[str, tuple[str, ...]] = {
@@ -75,84 +74,161 @@ def _signal(feature: str, category: str) -> str:
     return f"negated: {signal}" if feature.startswith("neg:") else signal
 
 
-def evidence_for_note(
-    doc: Doc,
-    note: NoteFeatures,
-    columns: Sequence[int] | np.ndarray,
-    row: sp.csr_matrix,
+def _cue_links(cue_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Which categories each cue column points at, and the signal of each pair."""
+    points_at = np.zeros((len(cue_names), len(CATEGORIES)), dtype=bool)
+    negated = np.zeros(len(cue_names), dtype=bool)
+    for column, name in enumerate(cue_names):
+        for category in _cue_categories(name):
+            if category in CATEGORIES:
+                points_at[column, CATEGORIES.index(category)] = True
+        negated[column] = name.startswith("neg:")
+    return points_at, negated
+
+
+_SIGNALS = [_signal("cue:", c) for c in CATEGORIES] + [_signal("neg:", c) for c in CATEGORIES]
+
+
+def _pairs(first_note: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair each item of ``first_note`` with every item of ``indptr``'s rows in its note."""
+    reps = np.diff(indptr)[first_note]
+    left = np.repeat(np.arange(len(first_note)), reps)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(reps) - reps, reps)
+    return left, indptr[first_note][left] + within
+
+
+def evidence_for_batch(
+    docs: Sequence[Doc],
+    batch: FeatureBatch,
+    columns: np.ndarray,
+    matrix: sp.csr_matrix,
     weights: np.ndarray,
+    labels: np.ndarray,
     *,
     cue_names: Sequence[str],
     n_features: int,
     top_k: int = 8,
-) -> list[Evidence]:
-    """Return the spans of a note that most support a label.
+) -> list[list[Evidence]]:
+    """Return, for each note of a batch, the spans that most support a label.
 
     Parameters
     ----------
-    doc : Doc
-        The annotated note.
-    note : NoteFeatures
-        Its features, from :func:`~accountability_nlp.features.featurize`.
-    columns : sequence of int
-        The hashed column of each term of ``note``.
-    row : scipy.sparse.csr_matrix of shape (1, n_columns)
-        The note's feature row, as fed to the classifier.
-    weights : ndarray of shape (n_columns,)
-        Centred weights of the label to explain.
+    docs : sequence of Doc
+        The annotated notes.
+    batch : FeatureBatch
+        Their features, from :func:`~accountability_nlp.features.featurize_batch`.
+    columns : ndarray of int
+        The hashed column of each term of ``batch``.
+    matrix : scipy.sparse.csr_matrix of shape (n_notes, n_columns)
+        The notes' feature rows, as fed to the classifier.
+    weights : ndarray of shape (n_labels, n_columns)
+        Centred weights of each label.
+    labels : ndarray of int
+        Per note, the row of ``weights`` to explain (its predicted label).
     cue_names : sequence of str
         Names of the named-feature columns that follow the term block.
     n_features : int
-        Width of the hashed term block (the first columns of ``row``).
+        Width of the hashed term block (the first columns of ``matrix``).
     top_k : int, default=8
-        Number of spans to return.
+        Number of spans per note.
 
     Returns
     -------
-    list of Evidence
-        Spans with positive weight, strongest first, without overlaps.
+    list of list of Evidence
+        Per note, spans with positive weight, strongest first, without overlaps.
     """
-    values = dict(zip(row.indices.tolist(), row.data.tolist()))
-    span_weight: dict[tuple[int, int], float] = defaultdict(float)
-    # Which signal describes a span: the one that contributed most to it.
-    span_signal: dict[tuple[int, int], tuple[float, str]] = {}
+    # Shares are computed for the whole batch at once; only the final pick
+    # of non-overlapping spans runs note by note.
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    n_notes, n_columns = matrix.shape
+    entry_note = np.repeat(np.arange(n_notes), np.diff(matrix.indptr))
+    entry_key = entry_note * n_columns + matrix.indices
+    labels = np.asarray(labels, dtype=np.int64)
 
     # A term column's share is split evenly over the occurrences hashed to it.
-    column_list = [int(c) for c in columns]
-    occurrences = Counter(column_list)
-    for (start, end), column in zip(note.term_spans, column_list):
-        share = values.get(column, 0.0) * float(weights[column]) / occurrences[column]
-        span_weight[(start, end)] += share
+    term_note = np.repeat(np.arange(n_notes), np.diff(batch.term_indptr))
+    term_key = term_note * n_columns + columns
+    where = np.minimum(np.searchsorted(entry_key, term_key), max(len(entry_key) - 1, 0))
+    value = np.where(entry_key[where] == term_key, matrix.data[where], 0.0) if len(where) else 0.0
+    _, occurrence, n_occurrences = np.unique(term_key, return_inverse=True, return_counts=True)
+    term_share = value * weights[labels[term_note], columns] / n_occurrences[occurrence]
 
-    for offset, name in enumerate(cue_names):
-        column = n_features + offset
-        if column not in values:
-            continue
-        categories = _cue_categories(name)
-        matches = [m for m in note.cues if m.category in categories]
-        if not matches:
-            continue
-        share = values[column] * float(weights[column]) / len(matches)
-        for m in matches:
-            span = (m.start, m.end)
-            span_weight[span] += share
-            if share > span_signal.get(span, (-np.inf, ""))[0]:
-                span_signal[span] = (share, _signal(name, m.category))
+    # A cue column's share is split over the cue spans of the categories it names.
+    points_at, negated_name = _cue_links(cue_names)
+    cue_entry = np.flatnonzero(matrix.indices >= n_features)
+    cue_column = matrix.indices[cue_entry] - n_features
+    left, match = _pairs(entry_note[cue_entry], batch.cue_indptr)
+    linked = points_at[cue_column[left], batch.cue_category[match]]
+    left, match = left[linked], match[linked]
+    n_matches = np.bincount(left, minlength=len(cue_entry))
+    entry_share = (
+        matrix.data[cue_entry]
+        * weights[labels[entry_note[cue_entry]], matrix.indices[cue_entry]]
+        / np.maximum(n_matches, 1)
+    )
+    cue_share = entry_share[left]
+    cue_signal = batch.cue_category[match] + np.where(
+        negated_name[cue_column[left]], len(CATEGORIES), 0
+    )
 
+    # Sum the shares per span (note, start, end), in the order they arise.
+    width = max((len(doc) for doc in docs), default=0) + 1
+    note = np.concatenate([term_note, entry_note[cue_entry][left]])
+    start = np.concatenate([batch.term_starts, batch.cue_starts[match]])
+    end = np.concatenate([batch.term_ends, batch.cue_ends[match]])
+    share = np.concatenate([term_share, cue_share])
+    spans, span_of = np.unique((note * width + start) * width + end, return_inverse=True)
+    span_weight = np.bincount(span_of, weights=share, minlength=len(spans))
+    first_seen = np.full(len(spans), len(share))
+    np.minimum.at(first_seen, span_of, np.arange(len(share)))
+    # Which signal describes a span: that of the cue that contributed most.
+    span_signal = np.full(len(spans), -1)
+    cue_span = span_of[len(term_share) :]
+    best = np.lexsort((np.arange(len(cue_share)), -cue_share, cue_span))
+    is_first = np.ones(len(best), dtype=bool)
+    is_first[1:] = cue_span[best][1:] != cue_span[best][:-1]
+    span_signal[cue_span[best][is_first]] = cue_signal[best][is_first]
+
+    positive = np.flatnonzero(span_weight > 0)
+    span_note = spans[positive] // (width * width)
+    ranked = positive[np.lexsort((first_seen[positive], -span_weight[positive], span_note))]
+    candidates = np.split(
+        ranked, np.searchsorted(spans[ranked] // (width * width), np.arange(1, n_notes))
+    )
+    return [
+        _pick(
+            doc,
+            spans[chosen] % (width * width),
+            span_weight[chosen],
+            span_signal[chosen],
+            width,
+            top_k,
+        )
+        for doc, chosen in zip(docs, candidates)
+    ]
+
+
+def _pick(
+    doc: Doc,
+    spans: np.ndarray,
+    weights: np.ndarray,
+    signals: np.ndarray,
+    width: int,
+    top_k: int,
+) -> list[Evidence]:
+    """The strongest spans of one note that do not overlap, at most ``top_k``."""
     chosen: list[Evidence] = []
     taken: set[int] = set()
-    for (start, end), weight in sorted(span_weight.items(), key=lambda item: -item[1]):
-        if weight <= 0 or len(chosen) >= top_k:
+    for span, weight, signal in zip(spans.tolist(), weights.tolist(), signals.tolist()):
+        if len(chosen) >= top_k:
             break
+        start, end = divmod(span, width)
         tokens = set(range(start, end))
         if tokens & taken:
             continue
         words = doc[start:end]
-        if (
-            len(words) == 1
-            and (words[0].is_stop or words[0].is_punct)
-            and (start, end) not in span_signal
-        ):
+        if end - start == 1 and (words[0].is_stop or words[0].is_punct) and signal < 0:
             continue  # a lone "the" or "i" explains nothing to a reader
         taken |= tokens
         chosen.append(
@@ -160,7 +236,7 @@ def evidence_for_note(
                 text=words.text,
                 start=words.start_char,
                 end=words.end_char,
-                signal=span_signal.get((start, end), (0.0, "words"))[1],
+                signal=_SIGNALS[signal] if signal >= 0 else "words",
                 weight=round(weight, 4),
             )
         )

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
-from .explain import Evidence, evidence_for_note
+from .explain import Evidence, evidence_for_batch
 from .labels import LABELS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
@@ -255,20 +255,17 @@ class Model:
             matrix, columns = vectorizer.transform_batch(batch)
             proba = self.estimator.predict_proba_matrix(matrix)
             probas.append(proba)
-            for i, doc in enumerate(docs):
-                terms = slice(batch.term_indptr[i], batch.term_indptr[i + 1])
-                evidence.append(
-                    evidence_for_note(
-                        doc,
-                        batch.note(i),
-                        columns[terms],
-                        matrix[i],
-                        weights[int(np.argmax(proba[i]))],
-                        cue_names=cue_names,
-                        n_features=vectorizer.n_features,
-                        top_k=top_k,
-                    )
-                )
+            evidence += evidence_for_batch(
+                docs,
+                batch,
+                columns,
+                matrix,
+                weights,
+                np.argmax(proba, axis=1),
+                cue_names=cue_names,
+                n_features=vectorizer.n_features,
+                top_k=top_k,
+            )
         proba = np.concatenate(probas) if probas else np.zeros((0, len(self.classes_)))
         return proba, evidence
 

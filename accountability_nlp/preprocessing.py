@@ -33,6 +33,7 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline import Sentencizer as SpacySentencizer
 from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import minibatch
 
 from .cues import CUE_LEXICON
 from .errors import ModelLoadError
@@ -93,20 +94,46 @@ class Sentencizer:
         )
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc):
-            return doc
-        rows = doc.to_array([ORTH, IS_SPACE])
-        # searchsorted into the sorted hashes: numpy.isin's setup costs more
-        # than the whole lookup on a short note.
+        return self._annotate([doc])[0]
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
+        """Annotate docs a batch at a time (what ``nlp.pipe`` calls)."""
+        for batch in minibatch(docs, batch_size):
+            yield from self._annotate(batch)
+
+    def _annotate(self, docs: list[Doc]) -> list[Doc]:
+        rows, offsets, nonempty = _batch_array(docs, [ORTH, IS_SPACE])
+        if not nonempty:
+            return docs
+        # searchsorted into the sorted hashes: cheaper than numpy.isin here.
         ends, orths = self._ends, rows[:, 0]
         where = numpy.minimum(numpy.searchsorted(ends, orths), len(ends) - 1)
         is_end = (ends[where] == orths) | (rows[:, 1] != 0)
-        starts = numpy.full(len(doc), -1, dtype=numpy.int64)
-        starts[0] = 1
+        starts = numpy.full(len(rows), -1, dtype=numpy.int64)
         starts[1:][is_end[:-1] & ~is_end[1:]] = 1
+        starts[offsets[:-1]] = 1
         # SENT_START is stored unsigned; -1 (not a start) wraps as spaCy expects.
-        doc.from_array([SENT_START], starts.astype(numpy.uint64).reshape(-1, 1))  # type: ignore[arg-type]  # spaCy stubs want Ints2d
-        return doc
+        _write_back(nonempty, offsets, SENT_START, starts.astype(numpy.uint64))
+        return docs
+
+
+def _batch_array(
+    docs: list[Doc], attrs: list[int]
+) -> tuple[numpy.ndarray, numpy.ndarray, list[Doc]]:
+    """Token attributes of all non-empty docs end to end, each doc's offset, those docs."""
+    nonempty = [doc for doc in docs if len(doc)]
+    offsets = numpy.zeros(len(nonempty) + 1, dtype=numpy.int64)
+    numpy.cumsum([len(doc) for doc in nonempty], out=offsets[1:])
+    arrays = [doc.to_array(attrs) for doc in nonempty]
+    rows = numpy.concatenate(arrays) if arrays else numpy.zeros(0, numpy.uint64)
+    # to_array gives one column as a 1-d array
+    return rows.reshape(-1, len(attrs)), offsets, nonempty
+
+
+def _write_back(docs: list[Doc], offsets: numpy.ndarray, attr: int, values: numpy.ndarray) -> None:
+    column = values.reshape(-1, 1)
+    for doc, start, end in zip(docs, offsets[:-1].tolist(), offsets[1:].tolist()):
+        doc.from_array([attr], column[start:end])  # type: ignore[arg-type]  # spaCy stubs want Ints2d
 
 
 @Language.factory("anlp_sentencizer", assigns=["token.is_sent_start"])
@@ -146,14 +173,22 @@ class LookupLemmatizer:
         self._keys, self._values = keys[order], values[order]
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc) or not len(self._keys):
-            return doc
-        lowers = doc.to_array(LOWER)
+        return self._annotate([doc])[0]
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
+        """Annotate docs a batch at a time (what ``nlp.pipe`` calls)."""
+        for batch in minibatch(docs, batch_size):
+            yield from self._annotate(batch)
+
+    def _annotate(self, docs: list[Doc]) -> list[Doc]:
+        if not len(self._keys):
+            return docs
+        rows, offsets, nonempty = _batch_array(docs, [LOWER])
+        lowers = rows[:, 0]
         where = numpy.minimum(numpy.searchsorted(self._keys, lowers), len(self._keys) - 1)
         found = self._keys[where] == lowers
-        lemmas = numpy.where(found, self._values[where], lowers)
-        doc.from_array([LEMMA], lemmas.reshape(-1, 1))  # type: ignore[arg-type]  # spaCy stubs want Ints2d
-        return doc
+        _write_back(nonempty, offsets, LEMMA, numpy.where(found, self._values[where], lowers))
+        return docs
 
 
 @Language.factory("anlp_lemmatizer", assigns=["token.lemma"])
