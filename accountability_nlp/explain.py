@@ -178,10 +178,10 @@ def evidence_for_batch(
     start = np.concatenate([batch.term_starts, batch.cue_starts[match]])
     end = np.concatenate([batch.term_ends, batch.cue_ends[match]])
     share = np.concatenate([term_share, cue_share])
-    spans, span_of = np.unique((note * width + start) * width + end, return_inverse=True)
+    spans, first_seen, span_of = np.unique(
+        (note * width + start) * width + end, return_index=True, return_inverse=True
+    )
     span_weight = np.bincount(span_of, weights=share, minlength=len(spans))
-    first_seen = np.full(len(spans), len(share))
-    np.minimum.at(first_seen, span_of, np.arange(len(share)))
     # Which signal describes a span: that of the cue that contributed most.
     span_signal = np.full(len(spans), -1)
     cue_span = span_of[len(term_share) :]
@@ -219,23 +219,29 @@ def _pick(
 ) -> list[Evidence]:
     """The strongest spans of one note that do not overlap, at most ``top_k``."""
     chosen: list[Evidence] = []
-    taken: set[int] = set()
+    taken: list[tuple[int, int]] = []
     for span, weight, signal in zip(spans.tolist(), weights.tolist(), signals.tolist()):
         if len(chosen) >= top_k:
             break
         start, end = divmod(span, width)
-        tokens = set(range(start, end))
-        if tokens & taken:
+        if any(start < other_end and other_start < end for other_start, other_end in taken):
             continue
-        words = doc[start:end]
-        if end - start == 1 and (words[0].is_stop or words[0].is_punct) and signal < 0:
-            continue  # a lone "the" or "i" explains nothing to a reader
-        taken |= tokens
+        if end - start == 1:
+            # One token: read it directly, cheaper than making a Span.
+            token = doc[start]
+            if signal < 0 and (token.is_stop or token.is_punct):
+                continue  # a lone "the" or "i" explains nothing to a reader
+            text, start_char = token.text, token.idx
+            end_char = start_char + len(text)
+        else:
+            words = doc[start:end]
+            text, start_char, end_char = words.text, words.start_char, words.end_char
+        taken.append((start, end))
         chosen.append(
             Evidence(
-                text=words.text,
-                start=words.start_char,
-                end=words.end_char,
+                text=text,
+                start=start_char,
+                end=end_char,
                 signal=_SIGNALS[signal] if signal >= 0 else "words",
                 weight=round(weight, 4),
             )

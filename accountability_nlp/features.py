@@ -170,14 +170,25 @@ def _category_ids(categories: tuple[str, ...]) -> np.ndarray:
     return np.array([_CATEGORY_ID[c] for c in categories], dtype=np.int64)
 
 
+def _in_categories(categories: tuple[str, ...]) -> np.ndarray:
+    """A mask over category indices: ``mask[cue_category]`` is cheaper than numpy.isin."""
+    mask = np.zeros(_N_CATEGORIES, dtype=bool)
+    mask[_category_ids(categories)] = True
+    return mask
+
+
 _ATTRS = [LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH]
 _KEPT = np.array(sorted(_KEPT_ORTHS), dtype=np.uint64)
 _NEGATOR_ARRAY = np.array(sorted(_NEGATOR_KEYS), dtype=np.uint64)
 _BREAKER_ARRAY = np.array(sorted(_BREAKER_KEYS), dtype=np.uint64)
 _FOLD = np.uint64(_FOLD_INT)
 _NEGATION_SALT = np.uint64(_NEGATION_SALT_INT)
-_OWNING_IDS = _category_ids(_OWNING)
+_IS_OWNING = _in_categories(_OWNING)
 _BLAME_IDS = _category_ids(_BLAME)
+# Per combination rule: masks of its leading and following categories.
+_COMBO_MASKS = [
+    (_in_categories(first), _in_categories(then)) for _, first, then, _, _ in _COMBO_RULES
+]
 
 
 def _indptr(owner: np.ndarray, n: int) -> np.ndarray:
@@ -299,22 +310,25 @@ def _batch_cues(docs: Sequence[Doc], tokens: _Tokens) -> _Cues:
     else:
         found = [() for _ in docs]
     counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
-    flat = [match for matches in found for match in matches]
     note = np.repeat(np.arange(len(docs)), counts)
-    category = np.fromiter((_CATEGORY_ID[m[0]] for m in flat), dtype=np.int64, count=len(flat))
-    start = np.fromiter((m[1] for m in flat), dtype=np.int64, count=len(flat))
-    end = np.fromiter((m[2] for m in flat), dtype=np.int64, count=len(flat))
-    start += tokens.offsets[note]
-    end += tokens.offsets[note]
+    flat = [match for matches in found for match in matches]
+    categories, starts, ends = zip(*flat) if flat else ((), (), ())
+    category = np.array([_CATEGORY_ID[c] for c in categories], dtype=np.int64)
+    start = np.array(starts, dtype=np.int64) + tokens.offsets[note]
+    end = np.array(ends, dtype=np.int64) + tokens.offsets[note]
     return _Cues(note, category, start, end, tokens.scoped[start])
 
 
 def _followed_within(
     cues: _Cues, unit: np.ndarray, first: np.ndarray, then: np.ndarray, window: int, n_notes: int
 ) -> np.ndarray:
-    """Per note: cues of ``first`` followed closely by one of ``then`` in the same unit."""
-    leaders = cues.start[np.isin(cues.category, first)]
-    followers = np.unique(cues.start[np.isin(cues.category, then)])
+    """Per note: cues of ``first`` followed closely by one of ``then`` in the same unit.
+
+    ``first`` and ``then`` are masks over category indices.
+    """
+    leading = first[cues.category]
+    leaders = cues.start[leading]
+    followers = np.unique(cues.start[then[cues.category]])
     if not len(leaders) or not len(followers):
         return np.zeros(n_notes, dtype=np.int64)
     # Units are runs of tokens, so if the nearest follower after a leader is
@@ -323,7 +337,7 @@ def _followed_within(
         np.minimum(np.searchsorted(followers, leaders, side="right"), len(followers) - 1)
     ]
     close = (nearest > leaders) & (nearest - leaders <= window) & (unit[nearest] == unit[leaders])
-    return np.bincount(cues.note[np.isin(cues.category, first)][close], minlength=n_notes)
+    return np.bincount(cues.note[leading][close], minlength=n_notes)
 
 
 def _batch_named(
@@ -344,17 +358,15 @@ def _batch_named(
         cues.note[at_end] * n_named + 2 * _N_CATEGORIES + cues.category[at_end],
     ]
     counts: list[np.ndarray] = []
-    for name, first, then, window, same_sentence in _COMBO_RULES:
+    for (name, _, _, window, same_sentence), (first, then) in zip(_COMBO_RULES, _COMBO_MASKS):
         unit = tokens.sentence if same_sentence else tokens.clause
-        per_note = _followed_within(
-            cues, unit, _category_ids(first), _category_ids(then), window, n_notes
-        )
+        per_note = _followed_within(cues, unit, first, then, window, n_notes)
         hit = np.flatnonzero(per_note)
         keys.append(hit * n_named + _NAMED_ID[name])
         counts.append(per_note[hit])
 
     owned = np.zeros(n_notes, dtype=bool)
-    owned[cues.note[np.isin(cues.category, _OWNING_IDS) & ~cues.negated]] = True
+    owned[cues.note[_IS_OWNING[cues.category] & ~cues.negated]] = True
     has = per_category > 0
     external = per_category[:, _CATEGORY_ID["external_actor"]]
     external = external + per_category[:, _CATEGORY_ID["external_event"]]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import closest_match
 
-__all__ = ["LABELS", "Label", "check_labels"]
+__all__ = ["LABELS", "SCORE_COLUMNS", "Label", "check_labels"]
 
 
 class Label(str, Enum):
@@ -45,6 +45,14 @@ class Label(str, Enum):
 
 #: The labels in the canonical order used for probability columns.
 LABELS: tuple[str, ...] = tuple(label.value for label in Label)
+#: Columns that scoring adds to each row, in order (``Model.score``, ``score_file``).
+SCORE_COLUMNS: tuple[str, ...] = (
+    "label",
+    *(f"p_{label}" for label in LABELS),
+    "needs_review",
+    "evidence",
+    "status",
+)
 
 
 def check_labels(labels: Sequence[Any], owner: str) -> list[str]:

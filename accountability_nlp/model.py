@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
 from .explain import Evidence, evidence_for_batch
-from .labels import LABELS
+from .labels import LABELS, SCORE_COLUMNS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
 from .preprocessing import clean_text
@@ -42,14 +42,6 @@ __all__ = [
 DEFAULT_REVIEW_THRESHOLD = 0.6
 #: Longer notes are not scored (a CRM field is rarely over a few thousand).
 MAX_NOTE_CHARS = 100_000
-#: Columns :meth:`Model.score` returns, in order.
-SCORE_COLUMNS: tuple[str, ...] = (
-    "label",
-    *(f"p_{label}" for label in LABELS),
-    "needs_review",
-    "evidence",
-    "status",
-)
 
 
 # What reps type when the real note is elsewhere: no stance to read.

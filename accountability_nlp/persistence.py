@@ -23,18 +23,19 @@ import tempfile
 import zipfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import skops.io as sio
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelLoadError, UntrustedModelError
-from .estimator import AccountabilityClassifier
+
+if TYPE_CHECKING:  # skops and the estimator (scikit-learn, spaCy) load on first use
+    from .estimator import AccountabilityClassifier
 
 __all__ = [
     "FORMAT_VERSION",
     "TRUSTED_TYPES",
     "default_model_path",
     "read_model_folder",
+    "read_model_meta",
     "write_model_folder",
 ]
 
@@ -97,6 +98,8 @@ def write_model_folder(
     FileExistsError
         If ``path`` exists and ``overwrite`` is False.
     """
+    import skops.io as sio
+
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(
@@ -127,6 +130,8 @@ def write_model_folder(
 
 
 def _check_trusted(head: Path) -> None:
+    import skops.io as sio
+
     try:
         found = sio.get_untrusted_types(file=head)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError) as error:
@@ -145,21 +150,17 @@ def _check_trusted(head: Path) -> None:
         )
 
 
-def read_model_folder(path: str | Path) -> tuple[AccountabilityClassifier, dict[str, Any]]:
-    """Read a model folder written by :func:`write_model_folder`.
+def read_model_meta(path: str | Path) -> dict[str, Any]:
+    """Check a model folder's layout and return its metadata, without loading the head.
 
-    Returns
-    -------
-    estimator : AccountabilityClassifier
-    meta : dict
+    Cheap: nothing beyond the standard library is imported, so a process that
+    only coordinates (e.g. the parent of scoring workers) can check a model
+    and fingerprint it without paying for scikit-learn and spaCy.
 
     Raises
     ------
     ModelLoadError
         If the folder or one of its files is missing or of another format.
-    UntrustedModelError
-        If the head names a type outside the trusted list; nothing in it is
-        constructed.
     """
     path = Path(path)
     if not path.is_dir():
@@ -192,7 +193,31 @@ def read_model_folder(path: str | Path) -> tuple[AccountabilityClassifier, dict[
             f"of accountability_nlp reads format_version {FORMAT_VERSION}. Retrain the "
             "model or install the library version that wrote it."
         )
-    head = path / HEAD_FILE
+    return meta
+
+
+def read_model_folder(path: str | Path) -> tuple[AccountabilityClassifier, dict[str, Any]]:
+    """Read a model folder written by :func:`write_model_folder`.
+
+    Returns
+    -------
+    estimator : AccountabilityClassifier
+    meta : dict
+
+    Raises
+    ------
+    ModelLoadError
+        If the folder or one of its files is missing or of another format.
+    UntrustedModelError
+        If the head names a type outside the trusted list; nothing in it is
+        constructed.
+    """
+    import skops.io as sio
+
+    from .estimator import AccountabilityClassifier
+
+    meta = read_model_meta(path)
+    head = Path(path) / HEAD_FILE
     _check_trusted(head)
     estimator = sio.load(head, trusted=list(TRUSTED_TYPES))
     if not isinstance(estimator, AccountabilityClassifier):

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .dates import NO_DATE, parse_dates, period_labels
 from .errors import ColumnNotFoundError, InputFormatError, check_one_of, closest_match
-from .labels import LABELS
+from .labels import LABELS, SCORE_COLUMNS
 
 __all__ = [
     "NO_DATE",
@@ -46,15 +46,6 @@ BLANK = "(blank)"
 #: Separator of evidence phrases in the scored ``evidence`` column.
 EVIDENCE_SEPARATOR = " | "
 
-# Spelled out from LABELS instead of imported from model.py, so that reading
-# a report does not import spaCy; tests check both stay equal.
-_SCORE_COLUMNS: tuple[str, ...] = (
-    "label",
-    *(f"p_{label}" for label in LABELS),
-    "needs_review",
-    "evidence",
-    "status",
-)
 _FREQS = ("M", "Q")
 _N_EXAMPLES = 3
 _N_PHRASES = 10
@@ -277,11 +268,11 @@ def _check_column(columns: list[str], value: Any, *, param: str) -> None:
 
 
 def _check_score_columns(columns: list[str], prefix: str) -> None:
-    missing = [prefix + c for c in _SCORE_COLUMNS if prefix + c not in columns]
+    missing = [prefix + c for c in SCORE_COLUMNS if prefix + c not in columns]
     if not missing:
         return
     message = (
-        f"summarize needs the score columns {[prefix + c for c in _SCORE_COLUMNS]} "
+        f"summarize needs the score columns {[prefix + c for c in SCORE_COLUMNS]} "
         f"written by score_frame or score_file; the input lacks {missing}. "
         f"Columns found: {columns}."
     )
@@ -534,7 +525,7 @@ def summarize(
         trend["period"] = trend["period"].astype(str)
 
     if text_column is None:
-        skip = {*by_list, team, period, *(prefix + c for c in _SCORE_COLUMNS)}
+        skip = {*by_list, team, period, *(prefix + c for c in SCORE_COLUMNS)}
         text_column = _guess_text_column(
             scored, work["_evidence"], [c for c in columns if c not in skip]
         )

@@ -10,6 +10,7 @@ one process or several, and can resume a run that was killed.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -23,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -38,7 +39,11 @@ from .io import (
     partial_path,
     read_chunks,
 )
-from .model import SCORE_COLUMNS, Model, load
+from .labels import SCORE_COLUMNS
+from .persistence import default_model_path, read_model_meta
+
+if TYPE_CHECKING:  # the model (spaCy, scikit-learn) is imported where it is used
+    from .model import Model
 
 __all__ = ["ScoreSummary", "check_text_column", "score_file", "score_frame"]
 
@@ -374,7 +379,13 @@ def score_file(
     first = next(chunks)
     check_text_column(list(first.columns), text_column, owner="score_file")
     names = _score_names(first.columns, prefix)
-    loaded = model if isinstance(model, Model) else load(model)
+    # With workers, only they load the model: this process reads and writes.
+    if isinstance(model, (str, Path)) or model is None:
+        model_path = default_model_path() if model is None else Path(model)
+        meta = read_model_meta(model_path)  # a bad folder fails here, before any work
+        loaded: Model | Path = model_path if workers > 1 else _load(model_path)
+    else:
+        meta, loaded = model.meta, model
     checkpoint = None
     if resumable and output is not None and input is not None:
         settings = {
@@ -386,7 +397,7 @@ def score_file(
             "delimiter": delimiter,
             "sheet": sheet,
             "output_format": out_format,
-            "model": _model_fingerprint(loaded),
+            "model": _model_fingerprint(meta),
             "library": _library_version(),
         }
         checkpoint = _start_checkpoint(Path(output), Path(input), settings, resume)
@@ -505,9 +516,15 @@ def _check_destination(
         )
 
 
-def _model_fingerprint(model: Model) -> str:
-    meta = json.dumps(model.meta, sort_keys=True, default=str)
-    return hashlib.sha256(meta.encode("utf-8")).hexdigest()[:16]
+def _model_fingerprint(meta: dict[str, Any]) -> str:
+    text = json.dumps(meta, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _load(path: Path) -> Model:
+    from .model import load
+
+    return load(path)
 
 
 def _library_version() -> str:
@@ -541,9 +558,13 @@ def _start_checkpoint(
 _WORKER_MODEL: Model | None = None
 
 
-def _init_worker(model: Model) -> None:
+def _init_worker(model: Model | Path) -> None:
     global _WORKER_MODEL
-    _WORKER_MODEL = model
+    _WORKER_MODEL = _load(model) if isinstance(model, Path) else model
+    # This process is ours and its model lives until it exits: moving what is
+    # loaded out of the garbage collector's view saves it rescanning a few
+    # hundred thousand objects every full collection.
+    gc.freeze()
 
 
 def _score_in_worker(texts: list[Any]) -> pd.DataFrame:
@@ -553,15 +574,18 @@ def _score_in_worker(texts: list[Any]) -> pd.DataFrame:
 
 
 def _scored_chunks(
-    chunks: Iterator[pd.DataFrame], model: Model, text_column: str, workers: int
+    chunks: Iterator[pd.DataFrame], model: Model | Path, text_column: str, workers: int
 ) -> Generator[tuple[pd.DataFrame, pd.DataFrame], None, None]:
-    """Each chunk with its scores, in input order."""
+    """Each chunk with its scores, in input order (``model``: a Model, or a folder
+    for the workers to load)."""
     if workers == 1:
+        assert not isinstance(model, Path)
         for frame in chunks:
             yield frame, _score_chunk(model.score, frame, text_column)
         return
     # "spawn": forking a process that has threads (tqdm's monitor, BLAS pools)
-    # can deadlock. Each worker unpickles the model once, in the initializer.
+    # can deadlock. Each worker loads (or unpickles) the model once, in the
+    # initializer.
     pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),

@@ -23,7 +23,6 @@ from _anlp_payloads import ReducePayload, tampered_head
 from sklearn.linear_model import LogisticRegression
 
 import accountability_nlp as anlp
-from accountability_nlp import persistence
 from accountability_nlp.errors import ModelLoadError, UntrustedModelError
 from accountability_nlp.estimator import AccountabilityClassifier
 from accountability_nlp.model import Model
@@ -133,7 +132,7 @@ def test_persistence_failed_save_leaves_nothing_behind(
     def broken_dump(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.sio, "dump", broken_dump)
+    monkeypatch.setattr(sio, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         small_model.save(tmp_path / "other")
     with pytest.raises(OSError, match="disk full"):

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -195,11 +196,13 @@ def test_report_summary_dict_and_frame_hold_no_note_text(scored):
     assert set(data.to_frame()["level"]) == {"all", "by", "team", "period"}
 
 
-def test_report_score_columns_match_model():
-    from accountability_nlp.model import SCORE_COLUMNS
-    from accountability_nlp.report import _SCORE_COLUMNS
-
-    assert SCORE_COLUMNS == _SCORE_COLUMNS
+def test_report_reads_scores_without_importing_spacy_or_sklearn():
+    code = (
+        "import sys, accountability_nlp.report as r; "
+        "print(sorted(m for m in ('spacy', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # -- dates ---------------------------------------------------------------------------

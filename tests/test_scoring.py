@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +354,31 @@ def test_scoring_workers_give_identical_output(
     two = score(crm_csv, tmp_path / "two.csv", small_model, workers=2, chunk_size=8)
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert (one.rows, one.labels) == (two.rows, two.labels)
+
+
+@pytest.mark.slow
+def test_scoring_workers_load_the_model_themselves(
+    tmp_path: Path, crm_csv: Path, small_model: anlp.Model
+) -> None:
+    # Given a model folder, the coordinating process only reads and writes:
+    # it never imports spaCy or scikit-learn (memory stays with the workers).
+    folder = small_model.save(tmp_path / "model")
+    one = score(crm_csv, tmp_path / "one.csv", anlp.load(folder), chunk_size=8)
+    script = (
+        "import sys\n"
+        "from accountability_nlp.scoring import score_file\n"
+        "if __name__ == '__main__':\n"
+        f"    s = score_file({str(crm_csv)!r}, {str(tmp_path / 'two.csv')!r}, "
+        f"text_column='Loss Notes', model={str(folder)!r}, workers=2, chunk_size=8, "
+        "progress=False)\n"
+        "    print(s.rows, sorted(m for m in ('spacy', 'sklearn') if m in sys.modules))\n"
+    )
+    (tmp_path / "run.py").write_text(script)
+    out = subprocess.run(
+        [sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split(maxsplit=1) == [str(one.rows), "[]\n"]
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
 
 
 # -- progress and summary ----------------------------------------------------------------
