@@ -36,7 +36,7 @@ from spacy.strings import hash_string  # type: ignore[attr-defined]  # not in th
 from spacy.tokens import Doc
 
 from .cues import CATEGORIES, CUE_LEXICON
-from .preprocessing import CUES_KEY
+from .preprocessing import CUES_KEY, get_doc_value
 
 __all__ = [
     "NAMED_FEATURES",
@@ -306,7 +306,7 @@ class _Cues:
 
 def _batch_cues(docs: Sequence[Doc], tokens: _Tokens) -> _Cues:
     if Doc.has_extension(CUES_KEY):
-        found = [doc._.get(CUES_KEY) or () for doc in docs]
+        found = [get_doc_value(doc, CUES_KEY) or () for doc in docs]
     else:
         found = [() for _ in docs]
     counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))

@@ -229,11 +229,20 @@ class Model:
 
     # -- evidence -----------------------------------------------------------
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled for worker processes: leave out the cached weights.
+        return {k: v for k, v in self.__dict__.items() if k != "_weights"}
+
     def _centred_weights(self) -> np.ndarray:
+        # Computed once per fitted head (a few ms: it spans every hashed column).
         coef = self.estimator.linear_model_.coef_
-        if coef.shape[0] == 1:  # binary: one row for the positive class
-            coef = np.vstack([-coef[0], coef[0]]) / 2
-        return coef - coef.mean(axis=0, keepdims=True)
+        cached = self.__dict__.get("_weights")
+        if cached is not None and cached[0] is coef:
+            return cached[1]
+        full = np.vstack([-coef[0], coef[0]]) / 2 if coef.shape[0] == 1 else coef
+        weights = full - full.mean(axis=0, keepdims=True)
+        self._weights = (coef, weights)
+        return weights
 
     def _analyze(self, notes: Sequence[str], top_k: int) -> tuple[np.ndarray, list[list[Evidence]]]:
         """Probabilities and evidence for scorable notes, parsing each once."""
@@ -318,22 +327,26 @@ class Model:
         notes = check_text_batch(texts, owner="Model.score")
         reasons = [unscorable_reason(note) for note in notes]
         ok = [i for i, reason in enumerate(reasons) if reason is None]
+        labels = np.full(len(notes), None, dtype=object)
+        proba = np.full((len(notes), len(self.classes_)), np.nan)
+        review = np.zeros(len(notes), dtype=bool)
+        phrases = np.full(len(notes), "", dtype=object)
+        if ok:
+            found, evidence = self._analyze([notes[i] for i in ok], top_k)
+            labels[ok] = self.classes_[np.argmax(found, axis=1)]
+            proba[ok] = found
+            review[ok] = self.needs_review(found)
+            phrases[ok] = [" | ".join(e.text for e in ev) for ev in evidence]
+        column = {str(label): j for j, label in enumerate(self.classes_)}
         frame = pd.DataFrame(
             {
-                "label": pd.Series([None] * len(notes), dtype=object),
-                **{f"p_{c}": np.full(len(notes), np.nan) for c in LABELS},
-                "needs_review": np.zeros(len(notes), dtype=bool),
-                "evidence": [""] * len(notes),
+                "label": pd.Series(labels, dtype=object),  # None, not NaN, when unscored
+                **{f"p_{c}": proba[:, column[c]] for c in LABELS},
+                "needs_review": review,
+                "evidence": phrases.tolist(),
                 "status": [f"unscorable: {r}" if r else "scored" for r in reasons],
             }
         )
-        if ok:
-            proba, evidence = self._analyze([notes[i] for i in ok], top_k)
-            frame.loc[ok, "label"] = self.classes_[np.argmax(proba, axis=1)]
-            for j, label in enumerate(self.classes_):
-                frame.loc[ok, f"p_{label}"] = proba[:, j]
-            frame.loc[ok, "needs_review"] = self.needs_review(proba)
-            frame.loc[ok, "evidence"] = [" | ".join(e.text for e in ev) for ev in evidence]
         return frame[list(SCORE_COLUMNS)]
 
     # -- persistence --------------------------------------------------------

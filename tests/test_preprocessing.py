@@ -6,7 +6,15 @@ import pytest
 from spacy.language import Language
 
 from accountability_nlp.errors import ModelLoadError
-from accountability_nlp.preprocessing import CUES_KEY, build_pipeline, get_pipeline, make_docs
+from accountability_nlp.preprocessing import (
+    CUES_KEY,
+    PII_KEY,
+    build_pipeline,
+    get_doc_value,
+    get_pipeline,
+    make_docs,
+    set_doc_value,
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +113,11 @@ def test_preprocessing_make_docs_keeps_order() -> None:
     texts = [f"note {i} was lost" for i in range(7)]
     docs = list(make_docs(texts, batch_size=3))
     assert [doc.text for doc in docs] == texts
+
+
+def test_preprocessing_fast_extension_access_agrees_with_spacy_api() -> None:
+    doc = get_pipeline()("Call me on 415-555-0148, legal never replied.")
+    assert get_doc_value(doc, PII_KEY) == doc._.get(PII_KEY) == [(11, 23, "phone")]
+    assert get_doc_value(doc, CUES_KEY) == doc._.get(CUES_KEY) != []
+    set_doc_value(doc, CUES_KEY, [("negation", 0, 1)])
+    assert doc._.get(CUES_KEY) == [("negation", 0, 1)]
