@@ -11,8 +11,9 @@ to tokens.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-__all__ = ["MAYBE_PII", "PLACEHOLDERS", "find_pii", "mask_text"]
+__all__ = ["MAYBE_PII", "PLACEHOLDERS", "find_pii", "mask_text", "may_contain_pii"]
 
 #: Placeholder written in place of each kind of masked span.
 PLACEHOLDERS: dict[str, str] = {
@@ -62,6 +63,61 @@ _PATTERN_NO_EMAIL = re.compile(
 
 #: A cheap test: text without a digit, "@" or web address has nothing to mask.
 MAYBE_PII = re.compile(r"[0-9@]|www\.|https?:")
+_DIGIT_OR_AT = re.compile(r"[0-9@]")
+
+
+def may_contain_pii(text: str) -> bool:
+    """Whether ``text`` might hold something to mask (same answer as ``MAYBE_PII``, faster).
+
+    Examples
+    --------
+    >>> may_contain_pii("Lost on price."), may_contain_pii("see www.example.org")
+    (False, True)
+    """
+    # A one-class regex uses the engine's fast search; substrings are cheaper
+    # than alternatives.
+    return bool(_DIGIT_OR_AT.search(text) or "www." in text or "http:" in text or "https:" in text)
+
+
+# Every match of _PATTERN_NO_EMAIL starts at one of these characters, at a web
+# address, or on the run of letters and hyphens just before a digit ("OPP-12").
+_ANCHOR = re.compile(r"[\d+($€£¥]")
+_RUN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+
+
+def _scan_without_email(text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``_PATTERN_NO_EMAIL.finditer(text)``, found faster.
+
+    ``finditer`` tries the pattern at every character of the note; this jumps
+    from one possible start to the next with a fast character search and
+    tries the pattern only there, in the same order, so the matches are the
+    same (a property test checks it).
+    """
+    pos, end = 0, len(text)
+    while pos < end:
+        anchor = _ANCHOR.search(text, pos)
+        at = anchor.start() if anchor else end
+        start = at
+        while start > pos and text[start - 1] in _RUN:
+            start -= 1
+        webs = [i for i in (text.find("www.", pos, start), text.find("http", pos, start)) if i >= 0]
+        if webs:
+            web = min(webs)
+            match = _PATTERN_NO_EMAIL.match(text, web)
+            if match:
+                yield match
+            pos = match.end() if match else web + 1
+            continue
+        if anchor is None:
+            return
+        for candidate in range(start, at + 1):
+            match = _PATTERN_NO_EMAIL.match(text, candidate)
+            if match:
+                yield match
+                pos = match.end()
+                break
+        else:
+            pos = at + 1
 
 
 def _is_phone(match: str) -> bool:
@@ -80,8 +136,8 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
     [(5, 17, 'phone'), (26, 40, 'email')]
     """
     spans = []
-    pattern = _PATTERN if "@" in text else _PATTERN_NO_EMAIL
-    for match in pattern.finditer(text):
+    matches = _PATTERN.finditer(text) if "@" in text else _scan_without_email(text)
+    for match in matches:
         kind = match.lastgroup or "number"
         if kind == "phone" and not _is_phone(match.group()):
             kind = "number"

@@ -37,8 +37,7 @@ from spacy.util import minibatch
 
 from .cues import CUE_LEXICON
 from .errors import ModelLoadError
-from .masking import MAYBE_PII as _MAYBE_PII
-from .masking import PLACEHOLDERS, find_pii
+from .masking import PLACEHOLDERS, find_pii, may_contain_pii
 
 __all__ = ["CUES_KEY", "build_pipeline", "clean_text", "get_pipeline", "make_docs"]
 
@@ -245,7 +244,7 @@ class PiiScanningTokenizer:
 
     def __call__(self, text: str) -> Doc:
         doc = self.tokenizer(text)
-        set_doc_value(doc, PII_KEY, find_pii(text) if _MAYBE_PII.search(text) else [])
+        set_doc_value(doc, PII_KEY, find_pii(text) if may_contain_pii(text) else [])
         return doc
 
     def __getattr__(self, name: str) -> Any:
