@@ -30,7 +30,7 @@ from spacy.util import minibatch
 
 from .errors import check_one_of, check_text_batch
 from .features import NAMED_FEATURES, FeatureBatch, NoteFeatures, featurize_batch
-from .preprocessing import make_docs
+from .preprocessing import clean_text, get_pipeline
 
 __all__ = ["AccountabilityClassifier", "NoteVectorizer", "term_columns"]
 
@@ -105,11 +105,14 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         self.spacy_model = spacy_model
         self.batch_size = batch_size
 
-    def featurize_batches(self, X: Iterable[Any]) -> Iterator[tuple[list[Doc], FeatureBatch]]:
-        """Run the spaCy pipeline and yield each batch's ``Doc`` objects and features.
+    def featurize_batches(
+        self, X: Iterable[Any]
+    ) -> Iterator[tuple[list[str], list[Doc], FeatureBatch]]:
+        """Run the spaCy pipeline and yield each batch's texts, ``Doc`` objects and features.
 
-        Batches of ``batch_size`` notes, in order: the caller holds one batch
-        at a time, so memory does not grow with the input.
+        Batches of ``batch_size`` notes, in order; the texts are as the
+        pipeline read them (after :func:`~accountability_nlp.preprocessing.clean_text`).
+        The caller holds one batch at a time, so memory does not grow with the input.
         """
         texts = check_text_batch(X, owner=type(self).__name__)
         settings = {
@@ -117,11 +120,11 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
             "negation_marking": self.negation_marking,
             "parse": self.spacy_model is not None,  # the blank pipeline never parses
         }
-        docs = make_docs(
-            (str(t) for t in texts), spacy_model=self.spacy_model, batch_size=self.batch_size
-        )
-        for chunk in minibatch(docs, self.batch_size):
-            yield chunk, featurize_batch(chunk, **settings)  # type: ignore[arg-type]
+        nlp = get_pipeline(self.spacy_model)
+        for chunk in minibatch(texts, self.batch_size):
+            cleaned = [clean_text(str(text)) for text in chunk]
+            docs = list(nlp.pipe(cleaned, batch_size=self.batch_size))
+            yield cleaned, docs, featurize_batch(docs, **settings)  # type: ignore[arg-type]
 
     def fit(self, X: Iterable[str], y: Any = None) -> NoteVectorizer:
         """Learn term weights and cue feature names from notes."""
@@ -130,7 +133,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X: Iterable[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         """Fit, then transform, running the spaCy pipeline only once."""
-        batches = [batch for _, batch in self.featurize_batches(X)]
+        batches = [batch for _, _, batch in self.featurize_batches(X)]
         counts = sp.vstack([self._term_counts(batch)[0] for batch in batches], format="csr")
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         named = [batch.named(i) for batch in batches for i in range(len(batch))]
@@ -140,7 +143,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """Return the feature matrix, one row per note."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        rows = [self.transform_batch(batch)[0] for _, batch in self.featurize_batches(X)]
+        rows = [self.transform_batch(batch)[0] for _, _, batch in self.featurize_batches(X)]
         if not rows:
             return sp.csr_matrix((0, self.n_features + len(self.cues_.vocabulary_)))
         return sp.vstack(rows, format="csr")

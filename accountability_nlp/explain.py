@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from spacy.tokens import Doc
 
 from .cues import CATEGORIES, CUE_SIGNALS
 from .features import FeatureBatch
@@ -98,7 +97,7 @@ def _pairs(first_note: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def evidence_for_batch(
-    docs: Sequence[Doc],
+    texts: Sequence[str],
     batch: FeatureBatch,
     columns: np.ndarray,
     matrix: sp.csr_matrix,
@@ -113,8 +112,9 @@ def evidence_for_batch(
 
     Parameters
     ----------
-    docs : sequence of Doc
-        The annotated notes.
+    texts : sequence of str
+        The notes as the pipeline read them (after
+        :func:`~accountability_nlp.preprocessing.clean_text`).
     batch : FeatureBatch
         Their features, from :func:`~accountability_nlp.features.featurize_batch`.
     columns : ndarray of int
@@ -173,7 +173,7 @@ def evidence_for_batch(
     )
 
     # Sum the shares per span (note, start, end), in the order they arise.
-    width = max((len(doc) for doc in docs), default=0) + 1
+    width = int(np.diff(batch.token_indptr).max(initial=0)) + 1
     note = np.concatenate([term_note, entry_note[cue_entry][left]])
     start = np.concatenate([batch.term_starts, batch.cue_starts[match]])
     end = np.concatenate([batch.term_ends, batch.cue_ends[match]])
@@ -190,60 +190,71 @@ def evidence_for_batch(
     is_first[1:] = cue_span[best][1:] != cue_span[best][:-1]
     span_signal[cue_span[best][is_first]] = cue_signal[best][is_first]
 
+    # Per note, spans of positive weight, strongest first (ties: first seen).
+    span_note, span_in_note = np.divmod(spans, width * width)
     positive = np.flatnonzero(span_weight > 0)
-    span_note = spans[positive] // (width * width)
-    ranked = positive[np.lexsort((first_seen[positive], -span_weight[positive], span_note))]
-    candidates = np.split(
-        ranked, np.searchsorted(spans[ranked] // (width * width), np.arange(1, n_notes))
+    ranked = positive[
+        np.lexsort((first_seen[positive], -span_weight[positive], span_note[positive]))
+    ]
+    bounds = np.searchsorted(span_note[ranked], np.arange(n_notes + 1)).tolist()
+    # Python lists once per batch: cheaper than numpy indexing once per note.
+    candidates = (
+        span_in_note[ranked].tolist(),
+        span_weight[ranked].tolist(),
+        span_signal[ranked].tolist(),
     )
+    tokens = (
+        batch.token_char_starts.tolist(),
+        batch.token_char_ends.tolist(),
+        batch.token_stop_or_punct.tolist(),
+    )
+    first_tokens = batch.token_indptr.tolist()
     return [
         _pick(
-            doc,
-            spans[chosen] % (width * width),
-            span_weight[chosen],
-            span_signal[chosen],
-            width,
-            top_k,
+            text, candidates, range(bounds[i], bounds[i + 1]), width, first_tokens[i], tokens, top_k
         )
-        for doc, chosen in zip(docs, candidates)
+        for i, text in enumerate(texts)
     ]
 
 
 def _pick(
-    doc: Doc,
-    spans: np.ndarray,
-    weights: np.ndarray,
-    signals: np.ndarray,
+    text: str,
+    candidates: tuple[list[int], list[float], list[int]],
+    rows: range,
     width: int,
+    first: int,
+    tokens: tuple[list[int], list[int], list[bool]],
     top_k: int,
 ) -> list[Evidence]:
-    """The strongest spans of one note that do not overlap, at most ``top_k``."""
+    """The strongest spans of one note that do not overlap, at most ``top_k``.
+
+    ``candidates`` holds the batch's ranked spans (encoded ``start * width +
+    end``), weights and signals, of which ``rows`` are this note's; ``first``
+    is the note's first token in ``tokens`` (character offsets and stop-word
+    flags of the batch's tokens).
+    """
+    spans, weights, signals = candidates
+    char_starts, char_ends, trivial = tokens
     chosen: list[Evidence] = []
     taken: list[tuple[int, int]] = []
-    for span, weight, signal in zip(spans.tolist(), weights.tolist(), signals.tolist()):
+    for row in rows:
         if len(chosen) >= top_k:
             break
-        start, end = divmod(span, width)
+        start, end = divmod(spans[row], width)
         if any(start < other_end and other_start < end for other_start, other_end in taken):
             continue
-        if end - start == 1:
-            # One token: read it directly, cheaper than making a Span.
-            token = doc[start]
-            if signal < 0 and (token.is_stop or token.is_punct):
-                continue  # a lone "the" or "i" explains nothing to a reader
-            text, start_char = token.text, token.idx
-            end_char = start_char + len(text)
-        else:
-            words = doc[start:end]
-            text, start_char, end_char = words.text, words.start_char, words.end_char
+        signal = signals[row]
+        if end - start == 1 and signal < 0 and trivial[first + start]:
+            continue  # a lone "the" or "i" explains nothing to a reader
         taken.append((start, end))
+        start_char, end_char = char_starts[first + start], char_ends[first + end - 1]
         chosen.append(
             Evidence(
-                text=text,
+                text=text[start_char:end_char],
                 start=start_char,
                 end=end_char,
                 signal=_SIGNALS[signal] if signal >= 0 else "words",
-                weight=round(weight, 4),
+                weight=round(weights[row], 4),
             )
         )
     return chosen

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from spacy.attrs import DEP, IS_PUNCT, IS_SPACE, LEMMA, ORTH, SENT_START
+from spacy.attrs import DEP, IDX, IS_PUNCT, IS_SPACE, IS_STOP, LEMMA, LENGTH, ORTH, SENT_START
 from spacy.strings import hash_string  # type: ignore[attr-defined]  # not in the stubs
 from spacy.tokens import Doc
 
@@ -177,7 +177,8 @@ def _in_categories(categories: tuple[str, ...]) -> np.ndarray:
     return mask
 
 
-_ATTRS = [LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH]
+# Character offsets and stop-word flags ride along for the explanations.
+_ATTRS = [LEMMA, IS_PUNCT, IS_SPACE, SENT_START, ORTH, IDX, LENGTH, IS_STOP]
 _KEPT = np.array(sorted(_KEPT_ORTHS), dtype=np.uint64)
 _NEGATOR_ARRAY = np.array(sorted(_NEGATOR_KEYS), dtype=np.uint64)
 _BREAKER_ARRAY = np.array(sorted(_BREAKER_KEYS), dtype=np.uint64)
@@ -214,6 +215,9 @@ class _Tokens:
     clause: np.ndarray  # stretch between two punctuation marks or spaces
     clause_in_note: np.ndarray  # the same, counted from 0 in each note
     scoped: np.ndarray  # inside the scope of a preceding negation
+    char_start: np.ndarray  # character offset in the note
+    char_end: np.ndarray
+    stop_or_punct: np.ndarray  # a stop word or punctuation
 
 
 def _token_table(docs: Sequence[Doc]) -> _Tokens:
@@ -223,7 +227,7 @@ def _token_table(docs: Sequence[Doc]) -> _Tokens:
     # One Doc.to_array per note, then numpy over the whole batch at once.
     arrays = [doc.to_array(_ATTRS) for doc in docs if len(doc)]
     rows = np.concatenate(arrays) if arrays else np.zeros((0, len(_ATTRS)), dtype=np.uint64)
-    lemma, is_punct, is_space, sent_start, orth = rows.T
+    lemma, is_punct, is_space, sent_start, orth, idx, length, is_stop = rows.T
     position = np.arange(len(rows))
     first = np.zeros(len(rows), dtype=bool)
     first[offsets[:-1][lengths > 0]] = True
@@ -249,6 +253,9 @@ def _token_table(docs: Sequence[Doc]) -> _Tokens:
         clause=clause,
         clause_in_note=clause_in_note,
         scoped=scoped,
+        char_start=idx.astype(np.int64),
+        char_end=(idx + length).astype(np.int64),
+        stop_or_punct=(is_stop != 0) | (is_punct != 0),
     )
 
 
@@ -415,6 +422,10 @@ class FeatureBatch:
     cue_category, cue_starts, cue_ends, cue_sentences, cue_clauses, cue_negated, cue_indptr
         The cues: index into :data:`~accountability_nlp.cues.CATEGORIES`,
         token span, sentence and clause in the note, negation; row pointer.
+    token_indptr, token_char_starts, token_char_ends, token_stop_or_punct : ndarray
+        The tokens (for explanations): tokens of note ``i`` are
+        ``token_indptr[i]:token_indptr[i + 1]``, with their character
+        offsets in the note and whether each is a stop word or punctuation.
     """
 
     term_keys: np.ndarray
@@ -432,6 +443,10 @@ class FeatureBatch:
     cue_clauses: np.ndarray
     cue_negated: np.ndarray
     cue_indptr: np.ndarray
+    token_indptr: np.ndarray
+    token_char_starts: np.ndarray
+    token_char_ends: np.ndarray
+    token_stop_or_punct: np.ndarray
 
     def __len__(self) -> int:
         return len(self.term_indptr) - 1
@@ -526,6 +541,10 @@ def featurize_batch(
         cue_clauses=tokens.clause_in_note[cues.start],
         cue_negated=cues.negated,
         cue_indptr=_indptr(cues.note, len(docs)),
+        token_indptr=tokens.offsets,
+        token_char_starts=tokens.char_start,
+        token_char_ends=tokens.char_end,
+        token_stop_or_punct=tokens.stop_or_punct,
     )
 
 

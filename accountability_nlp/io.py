@@ -200,7 +200,10 @@ def detect_encoding(handle: BinaryIO, *, name: str = "the input") -> str:
         for bom, encoding in _BOMS:
             if head.startswith(bom):
                 return encoding
-        if b"\x00" in head:  # UTF-16 or UTF-32 without a byte-order mark
+        # UTF-16 or UTF-32 without a byte-order mark: NUL bytes everywhere (the
+        # high bytes of ASCII delimiters and newlines). A stray NUL in a note
+        # is valid UTF-8 and must not make the whole file UTF-16.
+        if head.count(b"\x00") * 10 >= len(head) > 0:
             return _guess_encoding(head, name)
         decoder = codecs.getincrementaldecoder("utf-8")()
         block, offset = head, 0

@@ -252,12 +252,12 @@ class Model:
         probas: list[np.ndarray] = []
         evidence: list[list[Evidence]] = []
         # One batch at a time: its Docs are dropped before the next is parsed.
-        for docs, batch in vectorizer.featurize_batches(notes):
+        for texts, _, batch in vectorizer.featurize_batches(notes):
             matrix, columns = vectorizer.transform_batch(batch)
             proba = self.estimator.predict_proba_matrix(matrix)
             probas.append(proba)
             evidence += evidence_for_batch(
-                docs,
+                texts,
                 batch,
                 columns,
                 matrix,

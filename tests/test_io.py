@@ -538,3 +538,12 @@ def test_io_csv_round_trip_of_any_text(tmp_path: Path, rows: list[tuple[str, str
     back = read_all(path, delimiter=",")
     assert back.values.tolist() == frame.values.tolist()
     assert back.attrs[MALFORMED_ROWS] == {}
+
+
+def test_io_a_nul_byte_in_a_note_does_not_make_the_file_utf16(tmp_path: Path) -> None:
+    # Regression: one NUL byte used to be read as a sign of UTF-16 and the
+    # whole file came out as garbage with no rows.
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"id,note\r\n,lost on price\x00\r\n2,we never called back\r\n")
+    back = read_all(path)
+    assert back.values.tolist() == [["", "lost on price\x00"], ["2", "we never called back"]]
