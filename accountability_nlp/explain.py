@@ -151,8 +151,10 @@ def evidence_for_batch(
     term_key = term_note * n_columns + columns
     where = np.minimum(np.searchsorted(entry_key, term_key), max(len(entry_key) - 1, 0))
     value = np.where(entry_key[where] == term_key, matrix.data[where], 0.0) if len(where) else 0.0
-    _, occurrence, n_occurrences = np.unique(term_key, return_inverse=True, return_counts=True)
-    term_share = value * weights[labels[term_note], columns] / n_occurrences[occurrence]
+    # ``where`` is the term's (note, column) entry: counting terms per entry
+    # counts the occurrences hashed to each column of each note.
+    n_occurrences = np.bincount(where, minlength=len(entry_key))[where] if len(where) else 1
+    term_share = value * weights[labels[term_note], columns] / n_occurrences
 
     # A cue column's share is split over the cue spans of the categories it names.
     points_at, negated_name = _cue_links(cue_names)

@@ -215,10 +215,12 @@ class LookupLemmatizer:
         if not len(self._keys):
             return docs
         rows, offsets, nonempty = _batch_array(docs, [LOWER])
-        lowers = rows[:, 0]
+        # A batch repeats its words: look each distinct one up once (the table
+        # is large, so each lookup costs cache misses).
+        lowers, back = numpy.unique(rows[:, 0], return_inverse=True)
         where = numpy.minimum(numpy.searchsorted(self._keys, lowers), len(self._keys) - 1)
-        found = self._keys[where] == lowers
-        _write_back(nonempty, offsets, LEMMA, numpy.where(found, self._values[where], lowers))
+        lemmas = numpy.where(self._keys[where] == lowers, self._values[where], lowers)
+        _write_back(nonempty, offsets, LEMMA, lemmas[back])
         return docs
 
 
