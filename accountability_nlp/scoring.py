@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .checkpoint import Checkpoint, file_sha256, progress_path
-from .errors import ColumnNotFoundError, InputFormatError, closest_match
+from .errors import AccountabilityError, ColumnNotFoundError, InputFormatError, closest_match
 from .io import (
     APPENDABLE_FORMATS,
     MALFORMED_ROWS,
@@ -556,11 +556,17 @@ def _start_checkpoint(
 
 # The model of a worker process, set once by _init_worker.
 _WORKER_MODEL: Model | None = None
+# Why the model could not be loaded (an untrusted file...), raised with the
+# first chunk so the caller sees the same error as with one process.
+_WORKER_ERROR: AccountabilityError | None = None
 
 
 def _init_worker(model: Model | Path) -> None:
-    global _WORKER_MODEL
-    _WORKER_MODEL = _load(model) if isinstance(model, Path) else model
+    global _WORKER_MODEL, _WORKER_ERROR
+    try:
+        _WORKER_MODEL = _load(model) if isinstance(model, Path) else model
+    except AccountabilityError as error:
+        _WORKER_ERROR = error
     # This process is ours and its model lives until it exits: moving what is
     # loaded out of the garbage collector's view saves it rescanning a few
     # hundred thousand objects every full collection.
@@ -568,6 +574,8 @@ def _init_worker(model: Model | Path) -> None:
 
 
 def _score_in_worker(texts: list[Any]) -> pd.DataFrame:
+    if _WORKER_ERROR is not None:
+        raise _WORKER_ERROR
     if _WORKER_MODEL is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker started without a model")
     return _WORKER_MODEL.score(texts)

@@ -16,12 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+from _anlp_payloads import tampered_head
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import accountability_nlp as anlp
 from accountability_nlp.checkpoint import progress_path
-from accountability_nlp.errors import ColumnNotFoundError, InputFormatError
+from accountability_nlp.errors import ColumnNotFoundError, InputFormatError, UntrustedModelError
 from accountability_nlp.io import partial_path, read_chunks
 from accountability_nlp.model import SCORE_COLUMNS
 from accountability_nlp.scoring import ScoreSummary, score_file, score_frame
@@ -379,6 +380,22 @@ def test_scoring_workers_load_the_model_themselves(
     )
     assert out.stdout.split(maxsplit=1) == [str(one.rows), "[]\n"]
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_scoring_workers_refuse_an_untrusted_model_like_one_process(
+    tmp_path: Path, crm_csv: Path
+) -> None:
+    marker = tmp_path / "payload-ran.txt"
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "meta.json").write_text('{"format_version": 1}')
+    (folder / "head.skops").write_bytes(tampered_head(str(marker)))
+    for workers in (1, 2):
+        with pytest.raises(UntrustedModelError, match=r"Refusing to load .*SetStatePayload"):
+            score(crm_csv, tmp_path / "out.csv", str(folder), workers=workers)  # type: ignore[arg-type]
+        assert not (tmp_path / "out.csv").exists()
+    assert not marker.exists()
 
 
 # -- progress and summary ----------------------------------------------------------------
