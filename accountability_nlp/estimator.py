@@ -14,7 +14,7 @@ only stores parameters, learned state ends in ``_``, ``fit`` returns
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,12 +25,16 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
-from spacy.tokens import Doc
-from spacy.util import minibatch
 
 from .errors import check_one_of, check_text_batch
-from .features import NAMED_FEATURES, FeatureBatch, NoteFeatures, featurize_batch
-from .preprocessing import clean_text, get_pipeline
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+    from .features import FeatureBatch, NoteFeatures
+
+# spaCy and the modules built on it are imported on first use, not when a
+# saved model is loaded: loading stays fast, and the first prediction pays.
 
 __all__ = ["AccountabilityClassifier", "NoteVectorizer", "term_columns"]
 
@@ -114,6 +118,12 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         pipeline read them (after :func:`~accountability_nlp.preprocessing.clean_text`).
         The caller holds one batch at a time, so memory does not grow with the input.
         """
+        from spacy.util import minibatch
+
+        from .cleaning import clean_text
+        from .features import featurize_batch
+        from .preprocessing import get_pipeline
+
         texts = check_text_batch(X, owner=type(self).__name__)
         settings = {
             "ngram_range": tuple(self.ngram_range),
@@ -166,6 +176,8 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
     def _named_matrix(self, batches: Sequence[FeatureBatch]) -> sp.csr_matrix:
         # The same matrix DictVectorizer.transform would build from dicts,
         # straight from the batch's feature indices.
+        from .features import NAMED_FEATURES
+
         vocabulary = self.cues_.vocabulary_
         column_of = np.array([vocabulary.get(name, -1) for name in NAMED_FEATURES])
         rows, columns, values, offset = [np.zeros(0, dtype=np.int64)], [], [], 0

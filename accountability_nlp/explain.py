@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from .cues import CATEGORIES, CUE_SIGNALS
-from .features import FeatureBatch
+
+if TYPE_CHECKING:  # features imports spaCy, which loads on first use
+    from .features import FeatureBatch
 
 __all__ = ["Evidence", "evidence_for_batch"]
 

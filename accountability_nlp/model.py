@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from .cleaning import clean_text
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
 from .explain import Evidence, evidence_for_batch
 from .labels import LABELS, SCORE_COLUMNS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
-from .preprocessing import clean_text
 
 __all__ = [
     "DEFAULT_REVIEW_THRESHOLD",

@@ -20,8 +20,6 @@ its tagger and parser, which unlocks the parse-based features.
 from __future__ import annotations
 
 import functools
-import html
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,37 +33,12 @@ from spacy.pipeline import Sentencizer as SpacySentencizer
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
 
+from .cleaning import clean_text
 from .cues import CUE_LEXICON
 from .errors import ModelLoadError
 from .masking import PLACEHOLDERS, find_pii, may_contain_pii
 
 __all__ = ["CUES_KEY", "build_pipeline", "clean_text", "get_pipeline", "make_docs"]
-
-# CRM exports carry HTML from rich-text fields: "<p>...</p>", "<br>", "&amp;".
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|li|tr|ul|ol|h[1-6])\b[^<>]{0,200}>", re.IGNORECASE)
-_INLINE_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
-
-
-def clean_text(text: str) -> str:
-    """Remove HTML markup from a note: tags go, entities are decoded.
-
-    Block tags (``<p>``, ``<br>``, ``<div>``...) become line breaks, which the
-    pipeline reads as sentence ends. Text without ``<`` or ``&`` is returned
-    unchanged, so evidence offsets match the note as written.
-
-    Examples
-    --------
-    >>> print(clean_text("<p>Lost &amp; gone.</p><p>Wasn&#39;t price</p>"))
-    Lost & gone.
-    Wasn't price
-    """
-    if "<" not in text and "&" not in text:
-        return text
-    text = _BLOCK_TAG.sub("\n", text)
-    text = _INLINE_TAG.sub("", text)
-    return _BLANK_LINES.sub("\n", html.unescape(text)).strip()
-
 
 #: Name of the ``Doc`` extension (and default ``doc.spans`` key) holding the cues.
 CUES_KEY = "anlp_cues"

@@ -11,6 +11,8 @@ import json
 import os
 import pickle
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -383,3 +385,17 @@ def test_persistence_saved_model_holds_no_personal_data(
         for member in members:
             hits += _secret_hits(archive.read(member), f"head.skops:{member}")
     assert hits == []
+
+
+def test_persistence_loading_a_model_does_not_import_spacy() -> None:
+    # spaCy loads on the first prediction: load() stays fast for tools that
+    # only read a model's metadata or hand it to worker processes.
+    code = (
+        "import sys, accountability_nlp as anlp\n"
+        "model = anlp.load()\n"
+        "before = 'spacy' in sys.modules\n"
+        "label = model.predict(['I never confirmed budget.'])[0]\n"
+        "print(before, 'spacy' in sys.modules, label)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "ownership"]
