@@ -51,7 +51,8 @@ PII_KEY = "anlp_pii"
 # which skips building an Underscore object per call (~2.5 us, four times per
 # note). Whether the layout holds is checked once per extension; if a spaCy
 # version ever stores values differently, the public API is used instead.
-def _extension_key(name: str) -> tuple[str, str, None, None]:
+def _extension_key(name: str) -> Any:
+    # Any: spaCy's stubs type user_data's keys as str, though spaCy uses tuples.
     return ("._.", name, None, None)
 
 
@@ -122,7 +123,7 @@ class Sentencizer:
 
 
 def _batch_array(
-    docs: list[Doc], attrs: list[int]
+    docs: list[Doc], attrs: list[int | str]
 ) -> tuple[numpy.ndarray, numpy.ndarray, list[Doc]]:
     """Token attributes of all non-empty docs end to end, each doc's offset, those docs."""
     nonempty = [doc for doc in docs if len(doc)]
