@@ -68,7 +68,6 @@ _KEPT_ORTHS = frozenset(hash_string(mark) for mark in _KEPT_MARKS)
 # Folding constants for term keys (an odd 64-bit multiplier and a salt).
 _FOLD_INT = 0x9E3779B97F4A7C15
 _NEGATION_SALT_INT = 0xC2B2AE3D27D4EB4F
-_MASK = (1 << 64) - 1
 # Tokens between an agent and its verb: "I (really) never", "they had not".
 _AGENT_WINDOW = 4
 # Tokens between a turn ("but") and what it turns to.
