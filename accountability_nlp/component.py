@@ -142,12 +142,19 @@ class AccountabilityComponent:
 
     @property
     def model(self) -> Model:
-        """The wrapped model, read on first use."""
-        if self._model is None:
-            # Path only: messages and log lines never carry note text.
-            logger.info("Loading model from %s", self._model_path or "the bundled default")
-            self._model = load(self._model_path)
-        return self._model
+        """The wrapped model, read on first use.
+
+        Raises AttributeError (caused by the ModelLoadError) if it cannot be
+        loaded: spaCy probes every component with ``hasattr(component,
+        "model")`` when it assembles a pipeline (a ``typing.Protocol`` check,
+        which runs this property on Python < 3.12), and that probe must not
+        break ``nlp.add_pipe`` or ``spacy.load``. Processing a ``Doc`` raises
+        the ModelLoadError itself.
+        """
+        try:
+            return self._loaded_model()
+        except ModelLoadError as error:
+            raise AttributeError(f"AccountabilityComponent.model: {error}") from error
 
     @model.setter
     def model(self, value: Model) -> None:
@@ -157,6 +164,13 @@ class AccountabilityComponent:
                 f"{type(value).__name__} instead; load a folder with accountability_nlp.load."
             )
         self._model, self._model_path = value, None
+
+    def _loaded_model(self) -> Model:
+        if self._model is None:
+            # Path only: messages and log lines never carry note text.
+            logger.info("Loading model from %s", self._model_path or "the bundled default")
+            self._model = load(self._model_path)
+        return self._model
 
     # -- prediction ---------------------------------------------------------
 
@@ -186,10 +200,10 @@ class AccountabilityComponent:
         scores = np.full((len(texts), len(LABELS)), np.nan)
         if not any(unscorable_reason(text) is None for text in texts):
             return scores  # nothing to score: no need to load the model
-        proba = self.model.predict_proba(texts)
+        proba = self._loaded_model().predict_proba(texts)
         scored = ~np.isnan(proba).any(axis=1)
         scores[scored] = 0.0
-        for j, label in enumerate(self.model.classes_):
+        for j, label in enumerate(self._loaded_model().classes_):
             scores[scored, LABELS.index(str(label))] = proba[scored, j]
         return scores
 
@@ -232,7 +246,7 @@ class AccountabilityComponent:
         """Save the wrapped model to ``path / "model"`` as a model folder."""
 
         def write_model(folder: Path) -> None:
-            self.model.save(folder, overwrite=True)
+            self._loaded_model().save(folder, overwrite=True)
 
         util.to_disk(util.ensure_path(path), {"model": write_model}, exclude)
 
@@ -264,7 +278,7 @@ class AccountabilityComponent:
 
     def _model_files(self) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
-            folder = self.model.save(Path(tmp) / "model")
+            folder = self._loaded_model().save(Path(tmp) / "model")
             files = {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
         # msgpack, never pickle: reading it back cannot run code.
         return srsly.msgpack_dumps(files)

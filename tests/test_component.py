@@ -10,6 +10,7 @@ import spacy
 import srsly
 from spacy.language import Language
 from spacy.training import Example
+from spacy.ty import ListenedToComponent
 
 import accountability_nlp as anlp
 from accountability_nlp.component import AccountabilityComponent, make_accountability_classifier
@@ -167,6 +168,19 @@ def test_component_missing_model_folder_fails_on_first_use(tmp_path: Path) -> No
     nlp.add_pipe("accountability_classifier", config={"model": str(tmp_path / "nope")})
     with pytest.raises(ModelLoadError, match="No model folder at"):
         nlp(NOTES[0])
+
+
+def test_component_survives_spacys_protocol_probe_of_a_missing_model(tmp_path: Path) -> None:
+    # spaCy checks each component against typing.Protocol classes when a
+    # pipeline is assembled; on Python < 3.12 that calls hasattr(component,
+    # "model"), which must not raise (it did, depending on hash order).
+    component = AccountabilityComponent(model=tmp_path / "nope")
+    assert not hasattr(component, "model")
+    assert not isinstance(component, ListenedToComponent)
+    with pytest.raises(AttributeError, match=r"AccountabilityComponent\.model: No model folder at"):
+        component.model  # noqa: B018 - the property access is the test
+    with pytest.raises(ModelLoadError, match="No model folder at"):
+        component(spacy.blank("en")(NOTES[0]))
 
 
 def test_component_model_with_two_labels_scores_third_as_zero() -> None:
