@@ -11,6 +11,7 @@ offsets into the original note.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -76,8 +77,12 @@ def _signal(feature: str, category: str) -> str:
     return f"negated: {signal}" if feature.startswith("neg:") else signal
 
 
-def _cue_links(cue_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Which categories each cue column points at, and the signal of each pair."""
+@functools.lru_cache(maxsize=8)
+def _cue_links(cue_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which categories each cue column points at, and the signal of each pair.
+
+    Fixed for a fitted model, so computed once, not once per batch.
+    """
     points_at = np.zeros((len(cue_names), len(CATEGORIES)), dtype=bool)
     negated = np.zeros(len(cue_names), dtype=bool)
     for column, name in enumerate(cue_names):
@@ -160,7 +165,7 @@ def evidence_for_batch(
     term_share = value * weights[labels[term_note], columns] / n_occurrences
 
     # A cue column's share is split over the cue spans of the categories it names.
-    points_at, negated_name = _cue_links(cue_names)
+    points_at, negated_name = _cue_links(tuple(cue_names))
     cue_entry = np.flatnonzero(matrix.indices >= n_features)
     cue_column = matrix.indices[cue_entry] - n_features
     left, match = _pairs(entry_note[cue_entry], batch.cue_indptr)
