@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .cleaning import clean_text
 from .errors import check_text_batch
 from .estimator import AccountabilityClassifier
-from .explain import Evidence, evidence_for_batch
+from .explain import Evidence, PickedSpan, pick_spans, to_evidence
 from .labels import LABELS, SCORE_COLUMNS
 from .modelcard import render_model_card
 from .persistence import default_model_path, read_model_folder, write_model_folder
@@ -244,20 +244,23 @@ class Model:
         self._weights = (coef, weights)
         return weights
 
-    def _analyze(self, notes: Sequence[str], top_k: int) -> tuple[np.ndarray, list[list[Evidence]]]:
-        """Probabilities and evidence for scorable notes, parsing each once."""
+    def _analyze(
+        self, notes: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[str], list[list[PickedSpan]]]:
+        """Probabilities, the notes as read, and evidence spans, parsing each note once."""
         vectorizer = self.estimator.vectorizer_
         weights = self._centred_weights()
         cue_names = list(vectorizer.cues_.get_feature_names_out())
         probas: list[np.ndarray] = []
-        evidence: list[list[Evidence]] = []
+        texts: list[str] = []
+        picked: list[list[PickedSpan]] = []
         # One batch at a time: its Docs are dropped before the next is parsed.
-        for texts, _, batch in vectorizer.featurize_batches(notes):
+        for cleaned, _, batch in vectorizer.featurize_batches(notes):
             matrix, columns = vectorizer.transform_batch(batch)
             proba = self.estimator.predict_proba_matrix(matrix)
             probas.append(proba)
-            evidence += evidence_for_batch(
-                texts,
+            texts += cleaned
+            picked += pick_spans(
                 batch,
                 columns,
                 matrix,
@@ -268,7 +271,7 @@ class Model:
                 top_k=top_k,
             )
         proba = np.concatenate(probas) if probas else np.zeros((0, len(self.classes_)))
-        return proba, evidence
+        return proba, texts, picked
 
     def explain(self, text: str, *, top_k: int = 8) -> Explanation:
         """Label one note and show the words that drove the label.
@@ -299,12 +302,12 @@ class Model:
         if reason is not None:
             empty = {str(c): math.nan for c in self.classes_}
             return Explanation(None, empty, [], False, f"unscorable: {reason}")
-        proba, evidence = self._analyze([text], top_k)
+        proba, texts, picked = self._analyze([text], top_k)
         probabilities = {str(c): float(p) for c, p in zip(self.classes_, proba[0])}
         label = str(self.classes_[int(np.argmax(proba[0]))])
-        return Explanation(
-            label, probabilities, evidence[0], bool(self.needs_review(proba)[0]), "scored"
-        )
+        evidence = to_evidence(texts[0], picked[0])
+        review = bool(self.needs_review(proba)[0])
+        return Explanation(label, probabilities, evidence, review, "scored")
 
     def score(self, texts: Iterable[Any], *, top_k: int = 3) -> pd.DataFrame:
         """Score a batch: one output row per input, in order, never dropped.
@@ -332,11 +335,14 @@ class Model:
         review = np.zeros(len(notes), dtype=bool)
         phrases = np.full(len(notes), "", dtype=object)
         if ok:
-            found, evidence = self._analyze([notes[i] for i in ok], top_k)
+            found, texts, picked = self._analyze([notes[i] for i in ok], top_k)
             labels[ok] = self.classes_[np.argmax(found, axis=1)]
             proba[ok] = found
             review[ok] = self.needs_review(found)
-            phrases[ok] = [" | ".join(e.text for e in ev) for ev in evidence]
+            phrases[ok] = [
+                " | ".join(text[start:end] for start, end, _, _ in spans)
+                for text, spans in zip(texts, picked)
+            ]
         column = {str(label): j for j, label in enumerate(self.classes_)}
         frame = pd.DataFrame(
             {

@@ -164,6 +164,15 @@ def test_model_score_frame(default_model: Model) -> None:
         assert all(phrase in note for phrase in evidence.split(" | "))
 
 
+def test_model_score_evidence_is_the_explanation_evidence(default_model: Model) -> None:
+    # score() spells evidence from character offsets, explain() builds
+    # Evidence objects: both must name the same phrases, in the same order.
+    frame = default_model.score(NOTES, top_k=8)
+    for note, evidence in zip(NOTES, frame["evidence"], strict=True):
+        explained = default_model.explain(note, top_k=8).evidence
+        assert evidence == " | ".join(e.text for e in explained)
+
+
 # -- explanations -------------------------------------------------------------
 
 

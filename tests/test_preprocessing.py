@@ -121,3 +121,12 @@ def test_preprocessing_fast_extension_access_agrees_with_spacy_api() -> None:
     assert get_doc_value(doc, CUES_KEY) == doc._.get(CUES_KEY) != []
     set_doc_value(doc, CUES_KEY, [("negation", 0, 1)])
     assert doc._.get(CUES_KEY) == [("negation", 0, 1)]
+
+
+def test_preprocessing_tokenizer_remembers_many_chunks() -> None:
+    # spaCy's default (10,000 chunks) is far below the distinct words and
+    # punctuation runs of a CRM export; past it, every new chunk is re-split.
+    tokenizer = build_pipeline().tokenizer
+    assert tokenizer.max_cache_size >= 100_000
+    # the wrapper keeps working as spaCy's tokenizer
+    assert [t.text for t in tokenizer("Didn't call back.")] == ["Did", "n't", "call", "back", "."]
