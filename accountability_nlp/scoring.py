@@ -559,6 +559,8 @@ _WORKER_MODEL: Model | None = None
 # Why the model could not be loaded (an untrusted file...), raised with the
 # first chunk so the caller sees the same error as with one process.
 _WORKER_ERROR: AccountabilityError | None = None
+# New objects between two garbage collections in a worker (Python's default: 700).
+_GC_THRESHOLD = 20_000
 
 
 def _init_worker(model: Model | Path) -> None:
@@ -571,6 +573,10 @@ def _init_worker(model: Model | Path) -> None:
     # loaded out of the garbage collector's view saves it rescanning a few
     # hundred thousand objects every full collection.
     gc.freeze()
+    # Scoring makes no reference cycles (a run of 40,000 notes: 1,475
+    # collections, 0 objects collected), yet the default threshold starts a
+    # collection every 700 new objects: ~2% of a worker's time.
+    gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _score_in_worker(texts: list[Any]) -> pd.DataFrame:

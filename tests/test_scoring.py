@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -355,6 +356,26 @@ def test_scoring_workers_give_identical_output(
     two = score(crm_csv, tmp_path / "two.csv", small_model, workers=2, chunk_size=8)
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert (one.rows, one.labels) == (two.rows, two.labels)
+
+
+def test_scoring_worker_setup_freezes_the_model_and_spaces_out_collections(
+    small_model: anlp.Model,
+) -> None:
+    # Worker setup changes process-wide GC settings: run it in a child.
+    script = (
+        "import gc, pickle, sys\n"
+        "from accountability_nlp import scoring\n"
+        "scoring._init_worker(pickle.loads(sys.stdin.buffer.read()))\n"
+        "loaded = scoring._WORKER_MODEL is not None\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0, loaded)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        input=pickle.dumps(small_model),
+        capture_output=True,
+        check=True,
+    )
+    assert out.stdout.decode().split() == ["20000", "True", "True"]
 
 
 @pytest.mark.slow
