@@ -200,10 +200,11 @@ class AccountabilityComponent:
         scores = np.full((len(texts), len(LABELS)), np.nan)
         if not any(unscorable_reason(text) is None for text in texts):
             return scores  # nothing to score: no need to load the model
-        proba = self._loaded_model().predict_proba(texts)
+        model = self._loaded_model()
+        proba = model.predict_proba(texts)
         scored = ~np.isnan(proba).any(axis=1)
         scores[scored] = 0.0
-        for j, label in enumerate(self._loaded_model().classes_):
+        for j, label in enumerate(model.classes_):
             scores[scored, LABELS.index(str(label))] = proba[scored, j]
         return scores
 

@@ -29,8 +29,6 @@ from sklearn.utils.validation import check_is_fitted
 from .errors import check_one_of, check_text_batch
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
-
     from .features import FeatureBatch, NoteFeatures
 
 # spaCy and the modules built on it are imported on first use, not when a
@@ -111,10 +109,8 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         self.spacy_model = spacy_model
         self.batch_size = batch_size
 
-    def featurize_batches(
-        self, X: Iterable[Any]
-    ) -> Iterator[tuple[list[str], list[Doc], FeatureBatch]]:
-        """Run the spaCy pipeline and yield each batch's texts, ``Doc`` objects and features.
+    def featurize_batches(self, X: Iterable[Any]) -> Iterator[tuple[list[str], FeatureBatch]]:
+        """Run the spaCy pipeline and yield each batch's texts and features.
 
         Batches of ``batch_size`` notes, in order; the texts are as the
         pipeline read them (after :func:`~accountability_nlp.preprocessing.clean_text`).
@@ -136,7 +132,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
         for chunk in minibatch(texts, self.batch_size):
             cleaned = [clean_text(str(text)) for text in chunk]
             docs = list(nlp.pipe(cleaned, batch_size=self.batch_size))
-            yield cleaned, docs, featurize_batch(docs, **settings)  # type: ignore[arg-type]
+            yield cleaned, featurize_batch(docs, **settings)  # type: ignore[arg-type]
 
     def fit(self, X: Iterable[str], y: Any = None) -> NoteVectorizer:
         """Learn term weights and cue feature names from notes."""
@@ -145,7 +141,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X: Iterable[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         """Fit, then transform, running the spaCy pipeline only once."""
-        batches = [batch for _, _, batch in self.featurize_batches(X)]
+        batches = [batch for _, batch in self.featurize_batches(X)]
         counts = sp.vstack([self._term_counts(batch)[0] for batch in batches], format="csr")
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         named = [batch.named(i) for batch in batches for i in range(len(batch))]
@@ -155,7 +151,7 @@ class NoteVectorizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """Return the feature matrix, one row per note."""
         check_is_fitted(self, ["tfidf_", "cues_"])
-        rows = [self.transform_batch(batch)[0] for _, _, batch in self.featurize_batches(X)]
+        rows = [self.transform_batch(batch)[0] for _, batch in self.featurize_batches(X)]
         if not rows:
             return sp.csr_matrix((0, self.n_features + len(self.cues_.vocabulary_)))
         return sp.vstack(rows, format="csr")

@@ -24,7 +24,7 @@ from .cues import CATEGORIES, CUE_SIGNALS
 if TYPE_CHECKING:  # features imports spaCy, which loads on first use
     from .features import FeatureBatch
 
-__all__ = ["Evidence", "PickedSpan", "evidence_for_batch", "pick_spans", "to_evidence"]
+__all__ = ["Evidence", "PickedSpan", "pick_spans", "to_evidence"]
 
 # Named features that combine categories, and the cue categories they point at.
 _COMPOSITE: dict[str, tuple[str, ...]] = {
@@ -124,60 +124,6 @@ def _pairs(first_note: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.n
 PickedSpan = tuple[int, int, int, float]
 
 
-def evidence_for_batch(
-    texts: Sequence[str],
-    batch: FeatureBatch,
-    columns: np.ndarray,
-    matrix: sp.csr_matrix,
-    weights: np.ndarray,
-    labels: np.ndarray,
-    *,
-    cue_names: Sequence[str],
-    n_features: int,
-    top_k: int = 8,
-) -> list[list[Evidence]]:
-    """Return, for each note of a batch, the spans that most support a label.
-
-    Parameters
-    ----------
-    texts : sequence of str
-        The notes as the pipeline read them (after
-        :func:`~accountability_nlp.preprocessing.clean_text`).
-    batch : FeatureBatch
-        Their features, from :func:`~accountability_nlp.features.featurize_batch`.
-    columns : ndarray of int
-        The hashed column of each term of ``batch``.
-    matrix : scipy.sparse.csr_matrix of shape (n_notes, n_columns)
-        The notes' feature rows, as fed to the classifier.
-    weights : ndarray of shape (n_labels, n_columns)
-        Centred weights of each label.
-    labels : ndarray of int
-        Per note, the row of ``weights`` to explain (its predicted label).
-    cue_names : sequence of str
-        Names of the named-feature columns that follow the term block.
-    n_features : int
-        Width of the hashed term block (the first columns of ``matrix``).
-    top_k : int, default=8
-        Number of spans per note.
-
-    Returns
-    -------
-    list of list of Evidence
-        Per note, spans with positive weight, strongest first, without overlaps.
-    """
-    picked = pick_spans(
-        batch,
-        columns,
-        matrix,
-        weights,
-        labels,
-        cue_names=cue_names,
-        n_features=n_features,
-        top_k=top_k,
-    )
-    return [to_evidence(text, spans) for text, spans in zip(texts, picked)]
-
-
 def to_evidence(text: str, spans: list[PickedSpan]) -> list[Evidence]:
     """Spell out one note's picked spans (from :func:`pick_spans`) as :class:`Evidence`."""
     return [
@@ -203,10 +149,37 @@ def pick_spans(
     n_features: int,
     top_k: int = 8,
 ) -> list[list[PickedSpan]]:
-    """The evidence of :func:`evidence_for_batch` as plain tuples, one list per note.
+    """Return, for each note of a batch, the spans that most support a label.
 
-    Batch scoring needs only each span's text: building an
-    :class:`Evidence` per span would cost more than picking it.
+    Spans come as plain ``(start, end, signal, weight)`` tuples: batch scoring
+    needs only their text, and :func:`to_evidence` spells out one note's
+    spans as :class:`Evidence` for people.
+
+    Parameters
+    ----------
+    batch : FeatureBatch
+        The notes' features, from :func:`~accountability_nlp.features.featurize_batch`.
+    columns : ndarray of int
+        The hashed column of each term of ``batch``.
+    matrix : scipy.sparse.csr_matrix of shape (n_notes, n_columns)
+        The notes' feature rows, as fed to the classifier.
+    weights : ndarray of shape (n_labels, n_columns)
+        Centred weights of each label.
+    labels : ndarray of int
+        Per note, the row of ``weights`` to explain (its predicted label).
+    cue_names : sequence of str
+        Names of the named-feature columns that follow the term block.
+    n_features : int
+        Width of the hashed term block (the first columns of ``matrix``).
+    top_k : int, default=8
+        Number of spans per note.
+
+    Returns
+    -------
+    list of list of PickedSpan
+        Per note, spans with positive weight, strongest first, without overlaps;
+        offsets are into the note as the pipeline read it (after
+        :func:`~accountability_nlp.cleaning.clean_text`).
     """
     # Shares are computed for the whole batch at once; only the final pick
     # of non-overlapping spans runs note by note.

@@ -255,7 +255,7 @@ class Model:
         texts: list[str] = []
         picked: list[list[PickedSpan]] = []
         # One batch at a time: its Docs are dropped before the next is parsed.
-        for cleaned, _, batch in vectorizer.featurize_batches(notes):
+        for cleaned, batch in vectorizer.featurize_batches(notes):
             matrix, columns = vectorizer.transform_batch(batch)
             proba = self.estimator.predict_proba_matrix(matrix)
             probas.append(proba)
